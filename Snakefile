@@ -1,0 +1,22 @@
+# sdaie: self-supervised AI-generated image detection from camera metadata.
+# This file only validates the config, includes the rule files and names the final targets.
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "rules/common.smk"
+
+
+rule all:
+    input:
+        final_targets(),
+    default_target: True
+
+
+include: "rules/demo.smk"
+include: "rules/exif.smk"
+include: "rules/tags.smk"

@@ -1,0 +1,5 @@
+import sys
+
+from sdaie.cli import main
+
+sys.exit(main())

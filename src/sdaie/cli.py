@@ -1,0 +1,220 @@
+"""The `sdaie` command: each pipeline step on its own, outside Snakemake.
+
+    sdaie demo-data OUT_DIR            build the simulated-camera demo data
+    sdaie exif PATH... -o raw.parquet  read camera metadata into a Parquet table
+    sdaie tags raw.parquet -o tags.parquet
+                                       normalize tags; writes vocabulary and summary beside it
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+from sdaie import __version__
+from sdaie.config import SPLITS
+
+log = logging.getLogger("sdaie")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def _split_fractions(text: str) -> dict[str, float]:
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected {len(SPLITS)} comma-separated numbers, got {text!r}") from exc
+    if len(values) != len(SPLITS) or any(v < 0 for v in values) or abs(sum(values) - 1) > 1e-6:
+        raise argparse.ArgumentTypeError(
+            f"expected {len(SPLITS)} non-negative fractions summing to 1 ({', '.join(SPLITS)}), got {text!r}"
+        )
+    return dict(zip(SPLITS, values))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sdaie",
+        description="Self-supervised AI-generated image detection from camera metadata (SDAIE).",
+    )
+    parser.add_argument("--version", action="version", version=f"sdaie {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only warnings and errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo-data",
+        help="build the simulated-camera demo dataset",
+        description="Build the built-in demo data offline and deterministically: JPEG photographs from "
+        "simulated camera models (with EXIF written by exiftool) and PNG images from two generator "
+        "stand-ins. Writes OUT_DIR/photos/, OUT_DIR/generated/ and OUT_DIR/manifest.csv.",
+    )
+    demo.add_argument("out_dir", type=Path, help="folder to create (must not exist yet, or use --force)")
+    demo.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives identical files (default 0)")
+    demo.add_argument("--cameras", type=int, default=4, help="number of simulated camera models, 4 to 6 (default 4)")
+    demo.add_argument("--photos-per-camera", type=_positive_int, default=40, help="photos per camera (default 40)")
+    demo.add_argument("--generated-per-set", type=_positive_int, default=40, help="images per generator stand-in (default 40)")
+    demo.add_argument("--width", type=_positive_int, default=512, help="image width in pixels (default 512)")
+    demo.add_argument("--height", type=_positive_int, default=384, help="image height in pixels (default 384)")
+    demo.add_argument("--force", action="store_true", help="replace OUT_DIR if it exists")
+
+    exif = commands.add_parser(
+        "exif",
+        help="read camera metadata into a Parquet table",
+        description="Read camera metadata with exiftool (one long-lived process per job, files in batches) "
+        "into one Parquet row per file. Folders are searched recursively (hidden files skipped); each "
+        "folder is a dataset root and rows hold paths relative to it. Files exiftool cannot read get a "
+        "row with the error. If the output exists, rows of unchanged files are reused and only new or "
+        "changed files are read (use --no-reuse to read everything again).",
+    )
+    exif.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files and/or folders")
+    exif.add_argument("-o", "--output", type=Path, required=True, help="Parquet file to write (zstd)")
+    exif.add_argument("--dataset", help="dataset name stored in every row (default: each PATH's folder name)")
+    exif.add_argument("-j", "--jobs", type=_positive_int, default=1, help="exiftool processes working at once (default 1)")
+    exif.add_argument("--batch-size", type=_positive_int, default=64, help="files per exiftool request (default 64)")
+    exif.add_argument("--no-reuse", action="store_true", help="do not reuse rows from an existing output")
+    exif.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    tags = commands.add_parser(
+        "tags",
+        help="normalize tags: canonical make/model, class indices, parsed numbers, splits",
+        description="Normalize raw EXIF tables into the tag table: canonical make and model, categorical "
+        "tags as class indices (a vocabulary with a minimum count, rare values in 'other', missing stays "
+        "missing), numeric tags parsed, range-checked and log-scaled, and a deterministic split column. "
+        "Writes OUTPUT, and beside it OUTPUT-stem.vocabulary.json, OUTPUT-stem.summary.md and .summary.json.",
+    )
+    tags.add_argument("raw", nargs="+", type=Path, help="raw EXIF Parquet tables (from `sdaie exif`)")
+    tags.add_argument("-o", "--output", type=Path, required=True, help="tag table to write (Parquet)")
+    tags.add_argument("--vocabulary", type=Path, help="reuse this saved vocabulary instead of building one (inference)")
+    tags.add_argument("--min-count", type=_positive_int, default=3, help="values seen fewer times in the training split go to 'other' (default 3)")
+    tags.add_argument(
+        "--split",
+        type=_split_fractions,
+        default=None,
+        metavar="F,F,F,F",
+        help=f"fractions for {', '.join(SPLITS)} (default 0.6,0.1,0.15,0.15)",
+    )
+    tags.add_argument("--split-seed", type=int, default=0, help="seed of the split assignment (default 0)")
+    return parser
+
+
+def _cmd_demo_data(args: argparse.Namespace) -> int:
+    import shutil
+
+    from sdaie.demo import build_demo
+
+    if args.out_dir.exists():
+        if not args.force:
+            log.error("%s exists; choose another folder or pass --force", args.out_dir)
+            return 2
+        shutil.rmtree(args.out_dir)
+    summary = build_demo(
+        args.out_dir,
+        seed=args.seed,
+        cameras=args.cameras,
+        photos_per_camera=args.photos_per_camera,
+        generated_per_set=args.generated_per_set,
+        width=args.width,
+        height=args.height,
+        progress=not args.quiet,
+    )
+    print(summary)
+    return 0
+
+
+def _exif_sources(paths: list[Path]) -> list[tuple[Path, list[str] | None]]:
+    """(root, relpaths) per PATH: a folder is listed recursively, a file is its parent plus its name."""
+    sources = []
+    for path in paths:
+        if path.is_dir():
+            sources.append((path, None))
+        elif path.exists() or path.is_symlink():
+            sources.append((path.parent, [path.name]))
+        else:
+            raise FileNotFoundError(f"no such file or folder: {path}")
+    return sources
+
+
+def _cmd_exif(args: argparse.Namespace) -> int:
+    import pyarrow.parquet as pq
+
+    from sdaie.exif.extract import extract_to_parquet
+    from sdaie.exif.listing import list_files
+    from sdaie.exif.table import merge_tables
+
+    try:
+        sources = _exif_sources(args.paths)
+    except FileNotFoundError as exc:
+        log.error("%s", exc)
+        return 2
+    previous = args.output if args.output.exists() and not args.no_reuse else None
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=args.output.parent, prefix=".sdaie-exif-") as tmp:
+        parts = []
+        for i, (root, relpaths) in enumerate(sources):
+            dataset = args.dataset or root.resolve().name
+            part = Path(tmp) / f"part-{i}.parquet"
+            stats = extract_to_parquet(
+                root,
+                relpaths if relpaths is not None else list_files(root),
+                part,
+                dataset=dataset,
+                previous=previous,
+                batch_size=args.batch_size,
+                jobs=args.jobs,
+                progress=not (args.no_progress or args.quiet),
+            )
+            log.info("%s: %s", root, stats)
+            parts.append(part)
+        rows = merge_tables(parts, args.output)
+    readable = pq.read_table(args.output, columns=["error"]).column("error").null_count
+    print(f"{args.output}: {rows} rows, {rows - readable} with errors (see the error column)")
+    return 0
+
+
+def _cmd_tags(args: argparse.Namespace) -> int:
+    from sdaie.tags.normalize import normalize_tables
+
+    missing = [p for p in args.raw if not p.exists()]
+    if missing:
+        log.error("no such raw table: %s", ", ".join(map(str, missing)))
+        return 2
+    stem = args.output.with_suffix("")
+    vocab_out = stem.with_name(stem.name + ".vocabulary.json")
+    summary_out = stem.with_name(stem.name + ".summary.md")
+    stats = normalize_tables(
+        list(args.raw),
+        args.output,
+        vocab_out=vocab_out,
+        summary_out=summary_out,
+        vocab_in=args.vocabulary,
+        min_count=args.min_count,
+        split_fractions=args.split,
+        split_seed=args.split_seed,
+    )
+    print(f"{args.output}: {stats}")
+    print(f"vocabulary: {vocab_out}\nsummary: {summary_out}")
+    return 0
+
+
+COMMANDS = {"demo-data": _cmd_demo_data, "exif": _cmd_exif, "tags": _cmd_tags}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    return COMMANDS[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

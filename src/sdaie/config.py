@@ -1,0 +1,105 @@
+"""Pipeline configuration: JSON-schema validation, defaults, and the checks a schema cannot express.
+
+The Snakefile and the command line share this module, so a config that one accepts the other accepts.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+SPLITS = ("pretext_train", "pretext_val", "oneclass_fit", "test")
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message says where and why."""
+
+
+def schema_path() -> Path:
+    """Path of the JSON schema (YAML) that describes config.yaml."""
+    return Path(str(resources.files("sdaie") / "schemas" / "config.schema.yaml"))
+
+
+def load_schema() -> dict[str, Any]:
+    return yaml.safe_load(schema_path().read_text())
+
+
+def _validator_filling_defaults(schema: dict[str, Any]) -> jsonschema.protocols.Validator:
+    """A Draft 2020-12 validator that writes each property's `default` into the instance."""
+    base = jsonschema.Draft202012Validator
+    validate_properties = base.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, subschema in properties.items():
+                if "default" in subschema and name not in instance:
+                    instance[name] = copy.deepcopy(subschema["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    extended = jsonschema.validators.extend(base, {"properties": set_defaults})
+    return extended(schema)
+
+
+def validate_config(config: dict[str, Any]) -> dict[str, Any]:
+    """Return a validated copy of ``config`` with defaults filled in, or raise ConfigError."""
+    config = copy.deepcopy(config)
+    validator = _validator_filling_defaults(load_schema())
+    # Defaults of nested objects are filled as the validator descends, so run until stable.
+    for _ in range(4):
+        before = copy.deepcopy(config)
+        errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+        if errors:
+            lines = [f"  {'/'.join(map(str, e.absolute_path)) or '(top level)'}: {e.message}" for e in errors]
+            raise ConfigError("invalid configuration:\n" + "\n".join(lines))
+        if config == before:
+            break
+    check_semantics(config)
+    return config
+
+
+def check_semantics(config: dict[str, Any]) -> None:
+    """Cross-field checks: split fractions, dataset references."""
+    datasets = config["datasets"]
+    fractions = config["tags"]["split"]["fractions"]
+    total = sum(fractions.values())
+    if not math.isclose(total, 1.0, abs_tol=1e-6):
+        raise ConfigError(f"tags.split.fractions must sum to 1, they sum to {total:g}: {fractions}")
+    for name in config["tags"].get("datasets", []):
+        if name not in datasets:
+            raise ConfigError(f"tags.datasets names {name!r}, which is not in datasets ({', '.join(datasets)})")
+        if datasets[name]["kind"] != "photo":
+            raise ConfigError(f"tags.datasets names {name!r}, a {datasets[name]['kind']!r} dataset; only photo datasets have camera tags")
+    if not tag_datasets(config):
+        raise ConfigError("no photo dataset is configured: the tag table needs at least one dataset of kind 'photo'")
+
+
+def tag_datasets(config: dict[str, Any]) -> list[str]:
+    """Names of the photo datasets that make up the tag table."""
+    names = config["tags"].get("datasets")
+    if names:
+        return list(names)
+    return [name for name, ds in config["datasets"].items() if ds["kind"] == "photo"]
+
+
+def is_demo_dataset(config: dict[str, Any], name: str) -> bool:
+    """True when the dataset's files are written by the demo rule (its path lies below demo.output)."""
+    demo_root = Path(config["demo"]["output"]).resolve()
+    path = Path(config["datasets"][name]["path"]).resolve()
+    return path == demo_root or demo_root in path.parents
+
+
+def load_config(path: Path) -> dict[str, Any]:
+    """Read a YAML config file and validate it."""
+    try:
+        raw = yaml.safe_load(Path(path).read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the configuration must be a mapping")
+    return validate_config(raw)

@@ -1,0 +1,127 @@
+"""Real Snakemake runs of the data half of the pipeline on a tiny config in a temporary folder."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_PHOTOS = REPO.parent / "shared" / "data" / "photos" / "exif-samples"
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+pytestmark = pytest.mark.slow
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    command = [*SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir), *args]
+    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def planned_jobs(dry_run: subprocess.CompletedProcess) -> dict[str, int]:
+    """Job counts per rule from the table a dry run prints."""
+    counts = {}
+    for line in (dry_run.stdout + dry_run.stderr).splitlines():
+        match = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if match and match.group(1) not in ("total", "job"):
+            counts[match.group(1)] = int(match.group(2))
+    return counts
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    """A tiny pipeline: demo data (4 cameras x 3 photos, 2 stand-ins x 2) and 12 real photos."""
+    workdir = tmp_path_factory.mktemp("pipeline")
+    cams = workdir / "my_photos"
+    cams.mkdir()
+    photos = sorted(SHARED_PHOTOS.glob("*.jpg"))[:12]
+    assert len(photos) == 12
+    for photo in photos:
+        shutil.copy2(photo, cams / photo.name)
+    config = {
+        "results": "results",
+        "datasets": {
+            "demo_photos": {"path": "results/demo/photos", "kind": "photo"},
+            "demo_standin_upconv": {"path": "results/demo/generated/standin_upconv", "kind": "generated", "generator": "standin-upconv"},
+            "demo_standin_denoiser": {"path": "results/demo/generated/standin_denoiser", "kind": "generated", "generator": "standin-denoiser"},
+            "my_photos": {"path": "my_photos", "kind": "photo"},
+        },
+        "demo": {"output": "results/demo", "seed": 1, "cameras": 4, "photos_per_camera": 3, "generated_per_set": 2, "width": 128, "height": 96},
+        "exif": {"shards": 3, "batch_size": 4, "threads": 1},
+        "tags": {"datasets": ["demo_photos", "my_photos"], "min_count": 1},
+    }
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    snakemake(workdir, "--cores", "2")
+    return workdir
+
+
+def test_lint_is_clean():
+    result = subprocess.run([*SNAKEMAKE, "--lint"], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Lints for rule" not in result.stdout + result.stderr
+
+
+def test_run_produces_every_table(project):
+    results = project / "results"
+    demo = pl.read_parquet(results / "exif" / "demo_photos.parquet")
+    assert demo.height == 12 and demo["error"].null_count() == 12
+    assert demo["make"].null_count() == 0
+    for name in ("demo_standin_upconv", "demo_standin_denoiser"):
+        table = pl.read_parquet(results / "exif" / f"{name}.parquet")
+        assert table.height == 2 and set(table["format"]) == {"PNG"}
+    mine = pl.read_parquet(results / "exif" / "my_photos.parquet")
+    assert sorted(mine["path"]) == sorted(p.name for p in (project / "my_photos").iterdir())
+    tags = pl.read_parquet(results / "tags" / "tags.parquet")
+    assert tags.height == 24
+    assert set(tags["dataset"]) == {"demo_photos", "my_photos"}
+    for name in ("vocabulary.json", "summary.md", "summary.json"):
+        assert (results / "tags" / name).stat().st_size > 0
+    for log in ("demo_data.log", "tags.log"):
+        assert (results / "logs" / log).exists()
+
+
+def test_second_run_has_nothing_to_do(project):
+    dry = snakemake(project, "-n", "--cores", "2")
+    assert "Nothing to be done" in dry.stdout + dry.stderr
+
+
+def test_refresh_reextracts_only_new_files(project):
+    """Add two photos and remove one: only their shards rerun, only the new files are read."""
+    cams = project / "my_photos"
+    shards = sorted((project / "results" / "exif" / "my_photos").glob("shard_*.parquet"))
+    before = {shard.name: shard.stat().st_mtime_ns for shard in shards}
+    removed = sorted(cams.iterdir())[0]
+    removed.unlink()
+    added = sorted(SHARED_PHOTOS.glob("*.jpg"))[12:14]
+    for photo in added:
+        shutil.copy2(photo, cams / photo.name)
+
+    plan = planned_jobs(snakemake(project, "-n", "--cores", "2"))
+    assert plan.get("exif_merge") == 1 and plan.get("tags") == 1
+    assert 1 <= plan.get("exif_shard", 0) <= 3
+    assert "demo_data" not in plan
+
+    snakemake(project, "--cores", "2")
+    table = pl.read_parquet(project / "results" / "exif" / "my_photos.parquet")
+    assert sorted(table["path"]) == sorted(p.name for p in cams.iterdir())
+    assert removed.name not in set(table["path"])
+
+    rewritten = [s for s in shards if s.stat().st_mtime_ns != before[s.name]]
+    assert len(rewritten) == plan["exif_shard"]
+    log_dir = project / "results" / "logs" / "exif" / "my_photos"
+    logs = [log_dir / shard.name.replace(".parquet", ".log") for shard in rewritten]
+    extracted = sum(int(m) for log in logs for m in re.findall(r"extracted=(\d+)", log.read_text()))
+    # Only the two new files were read by exiftool in the shards that reran.
+    assert extracted == 2, [log.read_text() for log in logs]
+    tags = pl.read_parquet(project / "results" / "tags" / "tags.parquet")
+    assert set(tags.filter(pl.col("dataset") == "my_photos")["path"]) == set(table["path"])

@@ -1,0 +1,19 @@
+"""Snakemake entry point: build the simulated-camera demo data."""
+
+from pathlib import Path
+
+from sdaie.demo import build_demo
+from sdaie.workflow_io import rule_logging
+
+with rule_logging(snakemake.log[0]) as log:
+    demo = snakemake.params.demo
+    summary = build_demo(
+        Path(snakemake.output[0]),
+        seed=demo["seed"],
+        cameras=demo["cameras"],
+        photos_per_camera=demo["photos_per_camera"],
+        generated_per_set=demo["generated_per_set"],
+        width=demo["width"],
+        height=demo["height"],
+    )
+    log.info("demo data written to %s: %s", snakemake.output[0], summary)

@@ -1,0 +1,19 @@
+"""Snakemake entry point: extract the EXIF of one shard of a dataset."""
+
+from pathlib import Path
+
+from sdaie.exif.extract import extract_to_parquet
+from sdaie.workflow_io import rule_logging
+
+with rule_logging(snakemake.log[0]) as log:
+    previous = Path(snakemake.params.previous)
+    stats = extract_to_parquet(
+        Path(snakemake.params.root),
+        snakemake.params.relpaths,
+        Path(snakemake.output[0]),
+        dataset=snakemake.wildcards.dataset,
+        previous=previous if previous.exists() else None,
+        batch_size=snakemake.params.batch_size,
+        jobs=snakemake.threads,
+    )
+    log.info("shard %s of %s: %s", snakemake.wildcards.shard, snakemake.wildcards.n_shards, stats)
