@@ -1,0 +1,160 @@
+"""Cut photos into uint8 crops once, so training never decodes a JPEG.
+
+Each shard job decodes its photos and writes:
+
+    <stem>.npy            uint8 array (N, crop, crop, 3), read later by memory mapping
+    <stem>.index.parquet  one row per crop: dataset, path, content_hash, crop (row in the .npy), x, y,
+                          and every column of the photo's row in the tag table (split, labels, ...)
+    <stem>.skipped.parquet
+                          photos that gave no crop, with the reason (smaller than the crop,
+                          undecodable, missing file)
+
+Pixels are kept exactly as decoded: no resampling and no rotation by the EXIF orientation. Crop
+corners lie on a grid of `align` pixels (16 by default), so every crop starts at the same phase of
+the JPEG 8x8 blocks and the colour filter array. Positions are drawn without overlap from a seed
+and the photo's content hash, so the same photo always gives the same crops.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from PIL import Image
+
+log = logging.getLogger(__name__)
+
+SKIPPED_SCHEMA = pa.schema([("dataset", pa.string()), ("path", pa.string()), ("reason", pa.string())])
+
+
+@dataclass
+class CutStats:
+    photos: int = 0
+    crops: int = 0
+    skipped: int = 0
+
+
+def shard_of_hash(key: str, n_shards: int) -> int:
+    """Stable shard index of a content hash (or any key)."""
+    digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % n_shards
+
+
+def crop_positions(width: int, height: int, crop: int, count: int, align: int, seed: int, key: str) -> list[tuple[int, int]]:
+    """Up to `count` non-overlapping crop corners (x, y) on an `align` grid, reproducible from (seed, key)."""
+    if width < crop or height < crop:
+        return []
+    digest = hashlib.blake2b(f"{seed}:{key}".encode("utf-8"), digest_size=8).digest()
+    rng = np.random.default_rng(int.from_bytes(digest, "big"))
+    columns, rows = width // crop, height // crop
+    # Shift the whole grid of cells by a random aligned offset inside the leftover margin.
+    off_x = int(rng.integers(0, (width - columns * crop) // align + 1)) * align
+    off_y = int(rng.integers(0, (height - rows * crop) // align + 1)) * align
+    cells = rng.permutation(columns * rows)[:count]
+    return [(off_x + int(c % columns) * crop, off_y + int(c // columns) * crop) for c in sorted(cells)]
+
+
+def _beside(stem: Path, suffix: str) -> Path:
+    return stem.parent / (stem.name + suffix)
+
+
+def decode_rgb(path: Path) -> np.ndarray:
+    """Decode an image to uint8 RGB (H, W, 3), without resampling or EXIF rotation."""
+    with Image.open(path) as image:
+        image.load()
+        if image.mode != "RGB":
+            image = image.convert("RGB")
+        return np.asarray(image)
+
+
+def _write_npy(raw_path: Path, count: int, crop: int, output: Path) -> None:
+    """Turn a file of `count` raw crops into a .npy file (header, then the same bytes)."""
+    header = {"descr": "|u1", "fortran_order": False, "shape": (count, crop, crop, 3)}
+    tmp = output.with_name(output.name + ".tmp")
+    with open(tmp, "wb") as out, open(raw_path, "rb") as raw:
+        np.lib.format.write_array_header_2_0(out, header)
+        shutil.copyfileobj(raw, out, length=16 << 20)
+    os.replace(tmp, output)
+
+
+def cut_photos(
+    photos: pa.Table,
+    roots: dict[str, Path],
+    output_stem: Path,
+    *,
+    crop: int = 256,
+    crops_per_photo: int = 4,
+    align: int = 16,
+    seed: int = 0,
+) -> CutStats:
+    """Cut the photos of `photos` (rows of the tag table: dataset, path, content_hash, ...) into one shard.
+
+    `roots` maps dataset names to their folders. Writes <stem>.npy, <stem>.index.parquet and
+    <stem>.skipped.parquet; returns counts."""
+    output_stem.parent.mkdir(parents=True, exist_ok=True)
+    stats = CutStats(photos=photos.num_rows)
+    taken: list[int] = []
+    corners: list[tuple[int, int]] = []
+    skipped: list[dict] = []
+    identities = zip(
+        photos.column("dataset").to_pylist(), photos.column("path").to_pylist(), photos.column("content_hash").to_pylist()
+    )
+    with tempfile.NamedTemporaryFile(dir=output_stem.parent, prefix=".crops-", delete=False) as raw:
+        raw_path = Path(raw.name)
+        try:
+            for i, (dataset, relpath, content_hash) in enumerate(identities):
+                try:
+                    pixels = decode_rgb(roots[dataset] / relpath)
+                except Exception as exc:  # corrupt, truncated or missing: record and go on
+                    skipped.append({"dataset": dataset, "path": relpath, "reason": f"cannot decode: {exc}"})
+                    continue
+                height, width = pixels.shape[:2]
+                key = content_hash or f"{dataset}/{relpath}"
+                positions = crop_positions(width, height, crop, crops_per_photo, align, seed, key)
+                if not positions:
+                    reason = f"smaller than the crop ({width}x{height}, crop {crop})"
+                    skipped.append({"dataset": dataset, "path": relpath, "reason": reason})
+                    continue
+                for x, y in positions:
+                    raw.write(np.ascontiguousarray(pixels[y : y + crop, x : x + crop]).tobytes())
+                    taken.append(i)
+                    corners.append((x, y))
+            raw.flush()
+            stats.crops = len(taken)
+            _write_npy(raw_path, stats.crops, crop, _beside(output_stem, ".npy"))
+        finally:
+            raw_path.unlink(missing_ok=True)
+    stats.skipped = len(skipped)
+    index = photos.take(pa.array(taken, pa.int64()))
+    index = index.append_column("crop", pa.array(range(len(taken)), pa.int64()))
+    index = index.append_column("x", pa.array([c[0] for c in corners], pa.int32()))
+    index = index.append_column("y", pa.array([c[1] for c in corners], pa.int32()))
+    pq.write_table(index, _beside(output_stem, ".index.parquet"), compression="zstd")
+    pq.write_table(pa.Table.from_pylist(skipped, schema=SKIPPED_SCHEMA), _beside(output_stem, ".skipped.parquet"))
+    log.info("%s: %d photos, %d crops, %d skipped", output_stem.name, stats.photos, stats.crops, stats.skipped)
+    return stats
+
+
+def select_shard(tags: pa.Table, shard: int, n_shards: int, splits: list[str]) -> pa.Table:
+    """Rows of the tag table that belong to one patch shard: readable files of the given splits."""
+    import pyarrow.compute as pc
+
+    usable = pc.and_(pc.is_null(tags.column("error")), pc.is_in(tags.column("split"), pa.array(splits)))
+    tags = tags.filter(usable)
+    keys = [h or f"{d}/{p}" for h, d, p in zip(tags.column("content_hash").to_pylist(), tags.column("dataset").to_pylist(), tags.column("path").to_pylist())]
+    mask = pa.array([shard_of_hash(k, n_shards) == shard for k in keys], pa.bool_())
+    return tags.filter(mask)
+
+
+def cut_shard(tags_path: Path, roots: dict[str, Path], shard: int, n_shards: int, output_stem: Path, *, splits: list[str], **options) -> CutStats:
+    """Cut the photos of one shard of the tag table (see `select_shard`); options go to `cut_photos`."""
+    photos = select_shard(pq.read_table(tags_path), shard, n_shards, splits)
+    return cut_photos(photos, roots, output_stem, **options)

@@ -1,0 +1,387 @@
+"""Pretext training: learn camera metadata from pixels, on photographs only.
+
+One readable loop, plain PyTorch:
+
+    for step in range(start, steps):
+        batch  = the crops of step `step` (a pure function of seed and step), 16 scrambled tiles each
+        loss   = sum over categorical tags of w * cross-entropy
+               + sum over ordinal tags of w * Thurstone pairwise ranking loss (all pairs in the batch)
+        Adam step
+        every `val_every` steps: accuracy per categorical tag, pairwise ranking accuracy per ordinal tag
+        every `checkpoint_every` steps and at the end: checkpoint (model, optimizer, step, RNG, config,
+        vocabulary)
+
+A killed run restarts from its last checkpoint and continues identically, because batches depend
+only on (seed, step). On CUDA: bf16 autocast (covariance pooling stays float32), TF32, optional
+torch.compile; DDP when launched by torchrun (each rank takes its share of every global batch).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import os
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from sdaie.model.backbone import ExtractorConfig, SDAIEExtractor
+from sdaie.model.heads import PretextHeads
+from sdaie.model.losses import MISSING_CLASS, categorical_loss, ranking_accuracy, thurstone_ranking_loss
+from sdaie.patches.dataset import (
+    BatchSpec,
+    PatchShards,
+    crops_to_patches,
+    evaluation_batches,
+    patches_to_float,
+    training_batch,
+)
+
+log = logging.getLogger(__name__)
+
+CATEGORICAL = ["make", "model", "flash", "metering_mode", "exposure_mode", "white_balance", "scene_capture_type"]
+ORDINAL = ["exposure_time", "f_number", "iso", "focal_length", "focal_length_35mm"]
+
+
+@dataclass
+class PretextConfig:
+    steps: int = 1000
+    batch_size: int = 64
+    lr: float = 1e-4
+    n_patches: int = 16
+    seed: int = 0
+    categorical: list[str] = field(default_factory=lambda: list(CATEGORICAL))
+    ordinal: list[str] = field(default_factory=lambda: list(ORDINAL))
+    loss_weights: dict[str, float] = field(default_factory=dict)  # tag -> weight (default 1)
+    log_every: int = 10  # training loss to metrics.csv every this many steps (each read syncs the GPU)
+    val_every: int = 200
+    checkpoint_every: int = 200
+    device: str = "auto"  # auto | cpu | cuda
+    amp: bool = True  # bf16 autocast on CUDA (ignored on CPU)
+    compile: bool | None = None  # torch.compile; None = on for CUDA, off for CPU
+    workers: int = 2  # loader worker processes (0 = load in the training process)
+    progress: bool = True
+
+    def weight(self, tag: str) -> float:
+        return float(self.loss_weights.get(tag, 1.0))
+
+
+class PretextModel(nn.Module):
+    """The extractor and one head per tag."""
+
+    def __init__(self, extractor_config: ExtractorConfig, n_classes: dict[str, int], ordinal: list[str]):
+        super().__init__()
+        self.extractor = SDAIEExtractor(extractor_config)
+        self.heads = PretextHeads(extractor_config.feature_dim, n_classes, ordinal)
+
+    def forward(self, patches: torch.Tensor):
+        return self.heads(self.extractor(patches).feature)
+
+
+# ---------------------------------------------------------------------------------------- labels
+def labels_of(shards: PatchShards, config: PretextConfig) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Per index row: class index (-1 if missing) per categorical tag, value (NaN if missing) per ordinal tag."""
+    index = shards.index
+    categorical = {}
+    for tag in config.categorical:
+        column = index.column(f"{tag}_idx")
+        categorical[tag] = column.fill_null(MISSING_CLASS).to_numpy().astype(np.int64)
+    ordinal = {}
+    for tag in config.ordinal:
+        ordinal[tag] = index.column(tag).cast("float64").fill_null(float("nan")).to_numpy().astype(np.float32)
+    return categorical, ordinal
+
+
+class BatchLoader(torch.utils.data.Dataset):
+    """Turns a BatchSpec into (uint8 patches, labels); used through a DataLoader for worker processes."""
+
+    def __init__(self, stems: list[Path], specs: list[BatchSpec] | None, config: PretextConfig):
+        self.stems, self.specs, self.config = stems, specs, config
+        self._shards = None
+
+    @property
+    def shards(self) -> PatchShards:
+        if self._shards is None:  # opened lazily, once per worker process
+            self._shards = PatchShards(self.stems)
+            self._labels = labels_of(self._shards, self.config)
+        return self._shards
+
+    def load(self, spec: BatchSpec):
+        patches = crops_to_patches(self.shards.crops(spec.rows), spec.tiles)
+        categorical = {tag: torch.from_numpy(v[spec.rows]) for tag, v in self._labels[0].items()}
+        ordinal = {tag: torch.from_numpy(v[spec.rows]) for tag, v in self._labels[1].items()}
+        return patches, categorical, ordinal
+
+    def __len__(self):
+        return len(self.specs)
+
+    def __getitem__(self, i):
+        return self.load(self.specs[i])
+
+
+class _StepSpecs(torch.utils.data.Dataset):
+    """The training BatchSpecs of steps start..steps-1 (this rank's share), computed on demand."""
+
+    def __init__(self, loader: BatchLoader, population: np.ndarray, start: int, crop_size: int, rank: int, world: int):
+        self.loader, self.population, self.start, self.crop_size = loader, population, start, crop_size
+        self.rank, self.world = rank, world
+
+    def __len__(self):
+        return self.loader.config.steps - self.start
+
+    def __getitem__(self, i):
+        c = self.loader.config
+        spec = training_batch(c.seed, self.start + i, c.batch_size, self.population, c.n_patches, self.crop_size)
+        share = BatchSpec(rows=spec.rows[self.rank :: self.world], tiles=spec.tiles[self.rank :: self.world])
+        return self.loader.load(share)
+
+
+# ----------------------------------------------------------------------------------- the trainer
+def _device(config: PretextConfig) -> torch.device:
+    if config.device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if config.device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' was asked for but no CUDA GPU is available")
+    return torch.device(config.device)
+
+
+def _rng_state() -> dict:
+    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_checkpoint(path: Path, **payload) -> None:
+    """Write atomically: a kill during the write leaves the previous checkpoint intact."""
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path, map_location="cpu") -> dict:
+    return torch.load(path, map_location=map_location, weights_only=False)
+
+
+def _compute_loss(model, patches, categorical, ordinal, config: PretextConfig, device, autocast: bool):
+    x = patches_to_float(patches.to(device, non_blocking=True))
+    with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=autocast):
+        logits, scores = model(x)
+    total = torch.zeros((), device=device)
+    parts = {}
+    for tag in config.categorical:
+        loss, _ = categorical_loss(logits[tag], categorical[tag].to(device, non_blocking=True))
+        total = total + config.weight(tag) * loss
+        parts[tag] = loss.detach()
+    for tag in config.ordinal:
+        loss, _ = thurstone_ranking_loss(scores[tag], ordinal[tag].to(device, non_blocking=True))
+        total = total + config.weight(tag) * loss
+        parts[tag] = loss.detach()
+    return total, parts
+
+
+@torch.no_grad()
+def evaluate(model, loader: BatchLoader, specs: list[BatchSpec], config: PretextConfig, device, autocast: bool) -> dict[str, float]:
+    """Accuracy per categorical tag; pairwise ranking accuracy (all pairs of the split) per ordinal tag."""
+    was_training = model.training
+    model.eval()
+    correct = {tag: 0 for tag in config.categorical}
+    labelled = {tag: 0 for tag in config.categorical}
+    scores_all = {tag: [] for tag in config.ordinal}
+    values_all = {tag: [] for tag in config.ordinal}
+    for spec in specs:
+        patches, categorical, ordinal = loader.load(spec)
+        x = patches_to_float(patches.to(device))
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=autocast):
+            logits, scores = model(x)
+        for tag in config.categorical:
+            labels = categorical[tag].to(device)
+            known = labels != MISSING_CLASS
+            correct[tag] += int((logits[tag].argmax(dim=1)[known] == labels[known]).sum())
+            labelled[tag] += int(known.sum())
+        for tag in config.ordinal:
+            scores_all[tag].append(scores[tag].float().cpu())
+            values_all[tag].append(ordinal[tag])
+    metrics = {}
+    for tag in config.categorical:
+        metrics[f"acc/{tag}"] = correct[tag] / labelled[tag] if labelled[tag] else float("nan")
+    for tag in config.ordinal:
+        if scores_all[tag]:
+            right, pairs = ranking_accuracy(torch.cat(scores_all[tag]), torch.cat(values_all[tag]))
+            metrics[f"rank_acc/{tag}"] = right / pairs if pairs else float("nan")
+    model.train(was_training)
+    return metrics
+
+
+def _distributed() -> tuple[int, int]:
+    """(rank, world size); initialises the process group when launched by torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not torch.distributed.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        torch.distributed.init_process_group(backend)
+    rank = torch.distributed.get_rank() if world > 1 else 0
+    return rank, world
+
+
+def train_pretext(
+    stems: list[Path],
+    run_dir: Path,
+    config: PretextConfig,
+    vocabulary: dict,
+    extractor_config: ExtractorConfig | None = None,
+    *,
+    stop_after: int | None = None,
+) -> dict:
+    """Train (or resume) in `run_dir`; returns the last validation metrics.
+
+    `vocabulary` is the saved vocabulary (dict form) of the tag table: it gives the number of classes
+    per categorical tag and travels inside every checkpoint. Files in `run_dir`: checkpoint.pt
+    (latest), model.pt (final), metrics.csv. `stop_after` ends the run early after that step's
+    checkpoint (for tests of resumption)."""
+    extractor_config = extractor_config or ExtractorConfig()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    rank, world = _distributed()
+    device = _device(config)
+    if device.type == "cuda":
+        if world > 1:
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    autocast = config.amp and device.type == "cuda"
+    use_compile = config.compile if config.compile is not None else device.type == "cuda"
+
+    n_classes = {tag: len(vocabulary["tags"][tag]["values"]) + 1 for tag in config.categorical}
+    torch.manual_seed(config.seed)
+    model = PretextModel(extractor_config, n_classes, config.ordinal).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+
+    checkpoint_path = run_dir / "checkpoint.pt"
+    start = 0
+    if checkpoint_path.exists():
+        state = load_checkpoint(checkpoint_path, map_location=device)
+        if state["config"] != asdict(config) or state["vocabulary_hash"] != vocabulary.get("hash"):
+            raise RuntimeError(f"{checkpoint_path} was written with another config or vocabulary; remove it to start afresh")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        _set_rng_state(state["rng"])
+        start = state["step"]
+        log.info("resuming from step %d", start)
+
+    train_model = model
+    if world > 1:
+        train_model = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    if use_compile:
+        train_model = torch.compile(train_model)
+
+    loader = BatchLoader(stems, None, config)
+    shards = loader.shards
+    split = np.asarray(shards.index.column("split").to_pylist())
+    train_rows = np.flatnonzero(split == "pretext_train")
+    val_rows = np.flatnonzero(split == "pretext_val")
+    if len(train_rows) == 0:
+        raise ValueError("the patch shards hold no crop of the pretext_train split")
+    val_specs = evaluation_batches(val_rows, config.batch_size, config.n_patches, shards.crop_size, config.seed)
+    steps = _StepSpecs(loader, train_rows, start, shards.crop_size, rank, world)
+    data = torch.utils.data.DataLoader(
+        steps,
+        batch_size=None,
+        shuffle=False,
+        num_workers=config.workers,
+        pin_memory=device.type == "cuda",
+        persistent_workers=False,
+        prefetch_factor=4 if config.workers else None,
+    )
+
+    metrics_path = run_dir / "metrics.csv"
+    new_file = not metrics_path.exists() or start == 0
+    metrics_file = open(metrics_path, "w" if new_file else "a", newline="") if rank == 0 else None
+    writer = csv.writer(metrics_file) if metrics_file else None
+    if writer and new_file:
+        writer.writerow(["step", "kind", "name", "value"])
+
+    def checkpoint(step: int) -> None:
+        if rank == 0:
+            save_checkpoint(
+                checkpoint_path,
+                model=model.state_dict(),
+                optimizer=optimizer.state_dict(),
+                step=step,
+                rng=_rng_state(),
+                config=asdict(config),
+                extractor_config=asdict(extractor_config),
+                vocabulary=vocabulary,
+                vocabulary_hash=vocabulary.get("hash"),
+            )
+        if world > 1:
+            torch.distributed.barrier()
+
+    last_metrics: dict[str, float] = {}
+    progress = None
+    if config.progress and rank == 0:
+        from tqdm import tqdm
+
+        progress = tqdm(total=config.steps, initial=start, desc="pretext", unit="step", dynamic_ncols=True)
+    model.train()
+    started = time.perf_counter()
+    step = start
+    for step, (patches, categorical, ordinal) in enumerate(data, start=start + 1):
+        loss, parts = _compute_loss(train_model, patches, categorical, ordinal, config, device, autocast)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if step % config.log_every == 0 or step == config.steps:
+            value = loss.item()
+            if not math.isfinite(value):
+                raise FloatingPointError(f"loss became {value} at step {step}")
+            if writer:
+                writer.writerow([step, "train", "loss", f"{value:.6g}"])
+                for tag, part in parts.items():
+                    writer.writerow([step, "train", f"loss/{tag}", f"{part.item():.6g}"])
+            if progress:
+                progress.set_postfix(loss=f"{value:.3f}")
+        if progress:
+            progress.update(1)
+        if (step % config.val_every == 0 or step == config.steps) and rank == 0 and val_specs:
+            last_metrics = evaluate(model, loader, val_specs, config, device, autocast)
+            for name, value in last_metrics.items():
+                writer.writerow([step, "val", name, f"{value:.6g}"])
+            log.info("step %d: %s", step, json.dumps({k: round(v, 4) for k, v in last_metrics.items()}))
+        if writer:
+            metrics_file.flush()
+        if step % config.checkpoint_every == 0 or step == config.steps:
+            checkpoint(step)
+        if stop_after is not None and step >= stop_after:
+            break
+    if progress:
+        progress.close()
+    if metrics_file:
+        metrics_file.close()
+    done = step >= config.steps
+    if done and rank == 0:
+        save_checkpoint(
+            run_dir / "model.pt",
+            model=model.state_dict(),
+            config=asdict(config),
+            extractor_config=asdict(extractor_config),
+            vocabulary=vocabulary,
+            vocabulary_hash=vocabulary.get("hash"),
+            step=step,
+            seconds=time.perf_counter() - started,
+        )
+    return last_metrics
