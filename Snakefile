@@ -20,3 +20,4 @@ rule all:
 include: "rules/demo.smk"
 include: "rules/exif.smk"
 include: "rules/tags.smk"
+include: "rules/pretext.smk"

@@ -63,5 +63,20 @@ def tag_outputs():
     return [f"{RESULTS}/tags/{name}" for name in ("tags.parquet", "vocabulary.json", "summary.md", "summary.json")]
 
 
+PATCH_SHARDS = config["patches"]["shards"]
+
+
+def patch_shard_stems():
+    return [f"{RESULTS}/patches/shard_{k}_of_{PATCH_SHARDS}" for k in range(PATCH_SHARDS)]
+
+
+def patch_shard_files():
+    return [stem + suffix for stem in patch_shard_stems() for suffix in (".npy", ".index.parquet")]
+
+
 def final_targets():
-    return [exif_table(name) for name in config["datasets"]] + tag_outputs()
+    return (
+        [exif_table(name) for name in config["datasets"]]
+        + tag_outputs()
+        + [f"{RESULTS}/pretext/model.pt"]
+    )

@@ -27,6 +27,7 @@ import random
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -246,13 +247,17 @@ def train_pretext(
     extractor_config: ExtractorConfig | None = None,
     *,
     stop_after: int | None = None,
+    restart_on_mismatch: bool = False,
+    on_step: Callable[[int], None] | None = None,
 ) -> dict:
     """Train (or resume) in `run_dir`; returns the last validation metrics.
 
     `vocabulary` is the saved vocabulary (dict form) of the tag table: it gives the number of classes
     per categorical tag and travels inside every checkpoint. Files in `run_dir`: checkpoint.pt
     (latest), model.pt (final), metrics.csv. `stop_after` ends the run early after that step's
-    checkpoint (for tests of resumption)."""
+    checkpoint (for tests of resumption). A checkpoint written with another config or vocabulary is
+    an error, or with `restart_on_mismatch` is set aside (checkpoint.pt.stale) and training starts
+    afresh. `on_step(step)` is called after every optimizer step (benchmarks time it)."""
     extractor_config = extractor_config or ExtractorConfig()
     run_dir.mkdir(parents=True, exist_ok=True)
     rank, world = _distributed()
@@ -276,7 +281,15 @@ def train_pretext(
     if checkpoint_path.exists():
         state = load_checkpoint(checkpoint_path, map_location=device)
         if state["config"] != asdict(config) or state["vocabulary_hash"] != vocabulary.get("hash"):
-            raise RuntimeError(f"{checkpoint_path} was written with another config or vocabulary; remove it to start afresh")
+            if not restart_on_mismatch:
+                raise RuntimeError(f"{checkpoint_path} was written with another config or vocabulary; remove it to start afresh")
+            log.warning("%s was written with another config or vocabulary: starting afresh", checkpoint_path)
+            if rank == 0:
+                os.replace(checkpoint_path, checkpoint_path.with_name("checkpoint.pt.stale"))
+            state = None
+    else:
+        state = None
+    if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         _set_rng_state(state["rng"])
@@ -345,6 +358,8 @@ def train_pretext(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        if on_step is not None:
+            on_step(step)
         if step % config.log_every == 0 or step == config.steps:
             value = loss.item()
             if not math.isfinite(value):

@@ -1,0 +1,38 @@
+# Patch shards (photos decoded once into uint8 crops) and pretext training of the extractor.
+
+
+rule patch_shard:
+    input:
+        tags=f"{RESULTS}/tags/tags.parquet",
+    output:
+        multiext(f"{RESULTS}/patches/shard_{{shard}}_of_{{n_shards}}", ".npy", ".index.parquet", ".skipped.parquet"),
+    params:
+        roots=lambda wc: {name: dataset_root(name) for name in tag_datasets(config)},
+        options=config["patches"],
+    log:
+        f"{LOGS}/patches/shard_{{shard}}_of_{{n_shards}}.log",
+    conda:
+        "../envs/data.yaml"
+    script:
+        "../workflow_scripts/patch_shard.py"
+
+
+rule pretext_train:
+    input:
+        shards=patch_shard_files(),
+        vocabulary=f"{RESULTS}/tags/vocabulary.json",
+    output:
+        model=f"{RESULTS}/pretext/model.pt",
+        metrics=f"{RESULTS}/pretext/metrics.csv",
+    params:
+        pretext=config["pretext"],
+        run_dir=f"{RESULTS}/pretext/run",
+    threads: workflow.cores
+    resources:
+        gpu=config["pretext"]["gpus"],
+    log:
+        f"{LOGS}/pretext_train.log",
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow_scripts/pretext_train.py"

@@ -1,0 +1,64 @@
+"""Start pretext training from a JSON spec, in this process or under torchrun for several GPUs.
+
+    python -m sdaie.train.launch spec.json
+
+The spec holds: stems (patch shard stems), run_dir, config (PretextConfig fields), vocabulary (path of
+vocabulary.json), model and metrics (where to copy the final model and the metrics CSV).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from sdaie.train.pretext import PretextConfig, train_pretext
+
+log = logging.getLogger(__name__)
+
+
+def pretext_config(values: dict) -> PretextConfig:
+    """PretextConfig from a config section, ignoring keys that are not trainer settings (gpus)."""
+    names = {f.name for f in fields(PretextConfig)}
+    return PretextConfig(**{k: v for k, v in values.items() if k in names})
+
+
+def run_spec(spec: dict) -> dict:
+    config = pretext_config(spec["config"])
+    vocabulary = json.loads(Path(spec["vocabulary"]).read_text())
+    metrics = train_pretext(
+        [Path(s) for s in spec["stems"]],
+        Path(spec["run_dir"]),
+        config,
+        vocabulary,
+        restart_on_mismatch=True,
+    )
+    if int(os.environ.get("RANK", "0")) == 0:
+        run_dir = Path(spec["run_dir"])
+        shutil.copyfile(run_dir / "model.pt", spec["model"])
+        shutil.copyfile(run_dir / "metrics.csv", spec["metrics"])
+    return metrics
+
+
+def launch(spec: dict, gpus: int) -> None:
+    """Train in-process, or with torchrun over `gpus` GPUs when there is more than one."""
+    if gpus <= 1:
+        run_spec(spec)
+        return
+    spec_path = Path(spec["run_dir"]) / "spec.json"
+    spec_path.parent.mkdir(parents=True, exist_ok=True)
+    spec_path.write_text(json.dumps(spec))
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={gpus}",
+               "-m", "sdaie.train.launch", str(spec_path)]
+    log.info("launching %s", " ".join(command))
+    subprocess.run(command, check=True)
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run_spec(json.loads(Path(sys.argv[1]).read_text()))
