@@ -1,0 +1,130 @@
+"""One-class detector: a Gaussian mixture over the features of real photos.
+
+Score = log-likelihood under the mixture (higher = more like the photos it was fitted on). The
+threshold is the `target_fpr` quantile of the fitting set's own scores, so about that share of real
+photos falls below it; images below the threshold are called AI-generated.
+
+Saved as one .npz file (no pickle): the mixture's arrays plus a JSON header with the threshold, the
+settings, and the fingerprint of the feature extractor and the vocabulary hash it was fitted with.
+Loading against another extractor fails with a clear message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.mixture import GaussianMixture
+
+FORMAT = "sdaie.oneclass/1"
+
+
+@dataclass
+class GMMSettings:
+    n_components: int = 5
+    covariance_type: str = "full"
+    init_params: str = "k-means++"
+    reg_covar: float = 1e-4
+    max_iter: int = 200
+    seed: int = 0
+    target_fpr: float = 0.02
+
+
+class ExtractorMismatch(ValueError):
+    """A detector is used with features from another extractor than it was fitted on."""
+
+
+def state_fingerprint(state_dict: dict) -> str:
+    """SHA-256 (first 16 hex digits) over a model's parameter names, shapes and values."""
+    digest = hashlib.sha256()
+    for name in sorted(state_dict):
+        tensor = state_dict[name].detach().cpu().contiguous()
+        digest.update(name.encode())
+        digest.update(str(tuple(tensor.shape)).encode())
+        digest.update(tensor.float().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+@dataclass
+class OneClassDetector:
+    gmm: GaussianMixture
+    threshold: float
+    settings: GMMSettings
+    extractor_id: str
+    vocabulary_hash: str | None = None
+    fit_size: int = 0
+
+    @classmethod
+    def fit(cls, features: np.ndarray, settings: GMMSettings | None = None, *, extractor_id: str,
+            vocabulary_hash: str | None = None) -> OneClassDetector:
+        settings = settings or GMMSettings()
+        features = np.asarray(features, dtype=np.float64)
+        if len(features) < settings.n_components:
+            raise ValueError(f"{len(features)} fitting features for {settings.n_components} mixture components")
+        gmm = GaussianMixture(
+            n_components=settings.n_components,
+            covariance_type=settings.covariance_type,
+            init_params=settings.init_params,
+            reg_covar=settings.reg_covar,
+            max_iter=settings.max_iter,
+            random_state=settings.seed,
+        ).fit(features)
+        threshold = float(np.quantile(gmm.score_samples(features), settings.target_fpr))
+        return cls(gmm, threshold, settings, extractor_id, vocabulary_hash, len(features))
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        """Log-likelihood per feature vector (higher = more like real photos)."""
+        return self.gmm.score_samples(np.asarray(features, dtype=np.float64))
+
+    def is_generated(self, features: np.ndarray) -> np.ndarray:
+        return self.score(features) < self.threshold
+
+    def check_extractor(self, extractor_id: str) -> None:
+        if extractor_id != self.extractor_id:
+            raise ExtractorMismatch(
+                f"this one-class detector was fitted on features of extractor {self.extractor_id}, "
+                f"not of extractor {extractor_id}: refit it on the current extractor's features"
+            )
+
+    def save(self, path: Path) -> None:
+        meta = {
+            "format": FORMAT,
+            "threshold": self.threshold,
+            "settings": asdict(self.settings),
+            "extractor_id": self.extractor_id,
+            "vocabulary_hash": self.vocabulary_hash,
+            "fit_size": self.fit_size,
+        }
+        g = self.gmm
+        tmp = Path(path).with_name(Path(path).name + ".tmp.npz")
+        np.savez(tmp, meta=np.array(json.dumps(meta)), weights=g.weights_, means=g.means_, covariances=g.covariances_,
+                 precisions_cholesky=g.precisions_cholesky_)
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path, *, extractor_id: str | None = None) -> OneClassDetector:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            if meta.get("format") != FORMAT:
+                raise ValueError(f"{path}: not a sdaie one-class detector (format {meta.get('format')!r})")
+            settings = GMMSettings(**meta["settings"])
+            gmm = GaussianMixture(n_components=settings.n_components, covariance_type=settings.covariance_type)
+            gmm.weights_ = data["weights"]
+            gmm.means_ = data["means"]
+            gmm.covariances_ = data["covariances"]
+            gmm.precisions_cholesky_ = data["precisions_cholesky"]
+        if settings.covariance_type == "full":
+            gmm.precisions_ = np.einsum("kij,klj->kil", gmm.precisions_cholesky_, gmm.precisions_cholesky_)
+        elif settings.covariance_type == "tied":
+            gmm.precisions_ = gmm.precisions_cholesky_ @ gmm.precisions_cholesky_.T
+        else:
+            gmm.precisions_ = gmm.precisions_cholesky_**2
+        gmm.converged_, gmm.n_iter_, gmm.lower_bound_ = True, 0, float("nan")
+        gmm.n_features_in_ = gmm.means_.shape[1]
+        detector = cls(gmm, meta["threshold"], settings, meta["extractor_id"], meta["vocabulary_hash"], meta["fit_size"])
+        if extractor_id is not None:
+            detector.check_extractor(extractor_id)
+        return detector
