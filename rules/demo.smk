@@ -6,6 +6,7 @@ checkpoint demo_data:
         directory(config["demo"]["output"]),
     params:
         demo=config["demo"],
+    threads: workflow.cores
     log:
         f"{LOGS}/demo_data.log",
     conda:

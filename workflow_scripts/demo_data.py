@@ -15,5 +15,6 @@ with rule_logging(snakemake.log[0]) as log:
         generated_per_set=demo["generated_per_set"],
         width=demo["width"],
         height=demo["height"],
+        workers=snakemake.threads,
     )
     log.info("demo data written to %s: %s", snakemake.output[0], summary)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sdaie import __version__
 from sdaie.config import SPLITS
+from sdaie.demo import cli as demo_cli
 
 log = logging.getLogger("sdaie")
 
@@ -53,16 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="build the simulated-camera demo dataset",
         description="Build the built-in demo data offline and deterministically: JPEG photographs from "
         "simulated camera models (with EXIF written by exiftool) and PNG images from two generator "
-        "stand-ins. Writes OUT_DIR/photos/, OUT_DIR/generated/ and OUT_DIR/manifest.csv.",
+        "stand-ins. Writes OUT_DIR/photos/<camera>/, OUT_DIR/generated/<stand-in>/ and OUT_DIR/manifest.csv "
+        "(the simulated truth). An existing OUT_DIR is replaced only if it holds an earlier demo build.",
     )
-    demo.add_argument("out_dir", type=Path, help="folder to create (must not exist yet, or use --force)")
-    demo.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives identical files (default 0)")
-    demo.add_argument("--cameras", type=int, default=4, help="number of simulated camera models, 4 to 6 (default 4)")
-    demo.add_argument("--photos-per-camera", type=_positive_int, default=40, help="photos per camera (default 40)")
-    demo.add_argument("--generated-per-set", type=_positive_int, default=40, help="images per generator stand-in (default 40)")
-    demo.add_argument("--width", type=_positive_int, default=512, help="image width in pixels (default 512)")
-    demo.add_argument("--height", type=_positive_int, default=384, help="image height in pixels (default 384)")
-    demo.add_argument("--force", action="store_true", help="replace OUT_DIR if it exists")
+    demo_cli.add_arguments(demo)
 
     exif = commands.add_parser(
         "exif",
@@ -105,27 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_demo_data(args: argparse.Namespace) -> int:
-    import shutil
-
-    from sdaie.demo import build_demo
-
-    if args.out_dir.exists():
-        if not args.force:
-            log.error("%s exists; choose another folder or pass --force", args.out_dir)
-            return 2
-        shutil.rmtree(args.out_dir)
-    summary = build_demo(
-        args.out_dir,
-        seed=args.seed,
-        cameras=args.cameras,
-        photos_per_camera=args.photos_per_camera,
-        generated_per_set=args.generated_per_set,
-        width=args.width,
-        height=args.height,
-        progress=not args.quiet,
-    )
-    print(summary)
-    return 0
+    return demo_cli.run(args)
 
 
 def _exif_sources(paths: list[Path]) -> list[tuple[Path, list[str] | None]]:

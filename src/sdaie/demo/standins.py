@@ -1,0 +1,186 @@
+"""Generated-image *stand-ins*: two synthesis processes with no camera in the loop.
+
+These are not real generative models and are named "stand-in" everywhere. They take the same kind of
+procedural content as the photos (``scenes.render_scene``), so the difference to the photos lies in
+the fine structure that each synthesis process leaves, not in the picture content:
+
+``standin_upconv``
+    A transposed-convolution upsampling decoder with fixed, seeded "learned-like" weights: the scene is
+    encoded as a low-resolution feature map (colour plus noise "style" channels, mixed by a random
+    orthogonal matrix), then two decoder blocks each do zero-insertion x2 upsampling with a 4 x 4
+    kernel per channel (a bilinear kernel plus a random perturbation whose two phases no longer sum to
+    the same weight), a 3 x 3 refinement convolution, near-identity channel mixing, a leaky-ReLU and
+    noise injection; a final projection maps back to RGB. The uneven kernel overlap leaves the periodic
+    checkerboard pattern (spectral peaks at 1/2 and 1/4 cycles per pixel) that real GAN and VAE
+    decoders leave.
+
+``standin_denoiser``
+    An iterative denoiser, DDIM-like: start from Gaussian noise and over a few dozen steps of a cosine
+    noise schedule move towards the content; at each step the "model" predicts the clean image as a
+    mix of a coarse-to-fine view of the content and a denoised (Gaussian, then edge-aware) copy of the
+    current sample, and the sampler re-noises with decreasing noise (eta > 0). The result has the smooth,
+    low-noise, slightly blotchy textures of diffusion output, with no sensor noise, CFA or JPEG traces.
+
+Both write PNG without any EXIF.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from .scenes import SCENE_STYLES, area_downsample, blur_large, pink_noise, render_scene
+
+_F32 = np.float32
+GENERATORS: dict[str, str] = {
+    "standin_upconv": "stand-in for a GAN/VAE decoder: transposed-convolution x2 upsampling (2 blocks, "
+    "fixed seeded weights) from a 1/4-resolution feature map; periodic checkerboard spectra",
+    "standin_denoiser": "stand-in for a diffusion model: DDIM-like iterative denoiser (cosine schedule, "
+    "Gaussian and edge-aware denoise operators) from pure noise towards the content; smooth, "
+    "low-noise textures",
+}
+STYLE_PRIORS = (0.5, 0.25, 0.15, 0.1)  # standard, landscape, portrait, night (like the cameras' average)
+
+
+def _content(rng: np.random.Generator, height: int, width: int) -> tuple[int, np.ndarray]:
+    """Scene style and its neutral display rendering in [0, 1] (float32, h x w x 3)."""
+    style = int(rng.choice(len(SCENE_STYLES), p=STYLE_PRIORS))
+    scene = area_downsample(render_scene(rng, height, width, style, supersample=2), 2)
+    lum = scene @ np.array([0.2126, 0.7152, 0.0722], _F32)
+    level = float(np.exp(np.mean(np.log(np.maximum(lum, 1e-4))))) * 0.6 + float(lum.mean()) * 0.4
+    x = np.clip(scene * (0.2 / max(level, 1e-6)), 0, 1)
+    y = np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055)
+    return style, y.astype(_F32)
+
+
+# ----------------------------------------------------------------------------------------------
+# Transposed-convolution decoder
+# ----------------------------------------------------------------------------------------------
+
+
+def _transposed_conv2x(h: np.ndarray, kernels: np.ndarray) -> np.ndarray:
+    """Depthwise stride-2 transposed convolution: zero insertion, then a 4 x 4 kernel per channel."""
+    c, hh, ww = h.shape
+    up = np.zeros((c, hh * 2, ww * 2), _F32)
+    up[:, ::2, ::2] = h * 4.0  # the kernel's taps over one output phase sum to 1/4 of the total
+    out = np.empty_like(up)
+    for i in range(c):
+        out[i] = ndimage.correlate(up[i], kernels[i], mode="mirror", origin=(-1, -1))
+    return out
+
+
+def _depthwise3(h: np.ndarray, kernels: np.ndarray) -> np.ndarray:
+    return np.stack([ndimage.correlate(h[i], kernels[i], mode="mirror") for i in range(h.shape[0])])
+
+
+def _mix(h: np.ndarray, m: np.ndarray) -> np.ndarray:
+    return np.tensordot(m, h, axes=(1, 0)).astype(_F32)
+
+
+def upconv_decoder(rng: np.random.Generator, content: np.ndarray, stages: int = 2, channels: int = 8,
+                   perturbation: float = 0.06) -> np.ndarray:
+    """Decode ``content`` (h x w x 3 in [0, 1]) through a seeded transposed-convolution decoder."""
+    h, w = content.shape[:2]
+    f = 2**stages
+    hp, wp = -(-h // f) * f, -(-w // f) * f
+    padded = np.pad(content, ((0, hp - h), (0, wp - w), (0, 0)), mode="edge")
+    latent = area_downsample(padded, f)  # (hp/f, wp/f, 3)
+    lh, lw = latent.shape[:2]
+    style = np.stack([pink_noise(rng, lh, lw, 1.0) * 0.25 for _ in range(channels - 3)])
+    feats = np.concatenate([np.moveaxis(latent, -1, 0) * 2 - 1, style]).astype(_F32)
+
+    q, _ = np.linalg.qr(rng.standard_normal((channels, channels)))
+    lin = q.copy()  # the linear part of the network, to build the output projection
+    x = _mix(feats, q.astype(_F32))
+    bilinear = np.outer([1, 3, 3, 1], [1, 3, 3, 1]).astype(_F32) / 64.0
+    for _ in range(stages):
+        k4 = bilinear[None] * (1 + perturbation * rng.standard_normal((channels, 4, 4)).astype(_F32))
+        k4 += perturbation * 0.02 * rng.standard_normal((channels, 4, 4)).astype(_F32)
+        x = _transposed_conv2x(x, k4)
+        a = rng.uniform(0.05, 0.25, channels).astype(_F32)  # learned-like sharpening 3 x 3 kernels
+        k3 = np.zeros((channels, 3, 3), _F32)
+        k3[:, 1, 1] = 1 + 4 * a
+        k3[:, 0, 1] = k3[:, 2, 1] = k3[:, 1, 0] = k3[:, 1, 2] = -a
+        k3 += 0.03 * rng.standard_normal((channels, 3, 3)).astype(_F32)
+        k3 /= k3.sum(axis=(1, 2), keepdims=True)
+        x = _depthwise3(x, k3)
+        m = np.eye(channels) + 0.08 * rng.standard_normal((channels, channels))
+        x = _mix(x, m.astype(_F32))
+        lin = m @ lin
+        bias = rng.uniform(0.6, 1.4, channels).astype(_F32)[:, None, None]
+        x = np.where(x + bias > 0, x, 0.2 * (x + bias) - bias)  # leaky ReLU around a learned bias
+        x += 0.012 * rng.standard_normal(x.shape, dtype=_F32)  # noise injection
+    proj = np.linalg.inv(lin)[:3].astype(_F32)
+    rgb = np.moveaxis(_mix(x, proj), 0, -1)[:h, :w]
+    return np.clip((rgb + 1) / 2, 0, 1)
+
+
+# ----------------------------------------------------------------------------------------------
+# Iterative denoiser
+# ----------------------------------------------------------------------------------------------
+
+
+def _blur(x: np.ndarray, sigma: float) -> np.ndarray:
+    if sigma < 0.2:
+        return x
+    if sigma > 2.5:  # large blurs on a decimated copy
+        return np.stack([blur_large(x[..., c], sigma) for c in range(x.shape[-1])], axis=-1)
+    return ndimage.gaussian_filter(x, (sigma, sigma, 0), mode="mirror", truncate=3.0)
+
+
+def _edge_aware(x: np.ndarray, strength: float) -> np.ndarray:
+    """Edge-preserving smoothing: blend towards a blurred copy where local differences are small."""
+    smooth = _blur(x, 1.0)
+    d = x - smooth
+    s = 1.4826 * float(np.median(np.abs(d))) + 1e-4
+    wgt = strength / (1 + (np.abs(d).sum(axis=-1, keepdims=True) / (3 * s)) ** 2)
+    return x - wgt * d
+
+
+def diffusion_sampler(rng: np.random.Generator, content: np.ndarray, steps: int = 20, eta: float = 0.4,
+                      guidance: float = 0.8) -> np.ndarray:
+    """DDIM-like sampling from noise towards ``content`` (h x w x 3 in [0, 1])."""
+    target = (content * 2 - 1).astype(_F32)
+    # Coarse-to-fine views of the content (a small Gaussian pyramid, interpolated between levels).
+    scales = [0.0, 0.75, 1.5, 3.0, 6.0, 12.0]
+    views = [target] + [_blur(target, sc) for sc in scales[1:]]
+    t = np.linspace(1, 0, steps + 1)
+    alpha_bar = np.cos((t + 0.008) / 1.008 * np.pi / 2) ** 2 / np.cos(0.008 / 1.008 * np.pi / 2) ** 2
+    alpha_bar = np.clip(alpha_bar, 1e-4, 1.0)
+    x = rng.standard_normal(content.shape, dtype=_F32)
+    x0 = x
+    for i in range(steps):
+        ab, ab_prev = float(alpha_bar[i]), float(alpha_bar[i + 1])
+        sigma_t = float(np.sqrt((1 - ab) / ab))  # noise level of x / sqrt(ab) around the clean image
+        # The "model": a denoised copy of the current sample ...
+        denoised = _blur(x * _F32(1 / np.sqrt(ab)), min(8.0, max(0.7, 1.2 * sigma_t)))
+        if sigma_t < 0.15:
+            denoised = _edge_aware(denoised, 0.8)
+        # ... pulled towards the content seen at a scale that shrinks with the noise level.
+        scale = min(12.0, 3.0 * sigma_t)
+        j = int(np.searchsorted(scales, scale))
+        if j == 0:
+            coarse = views[0]
+        else:
+            f = _F32((scale - scales[j - 1]) / (scales[j] - scales[j - 1]))
+            coarse = views[j - 1] + f * (views[j] - views[j - 1])
+        x0 = _F32(guidance) * coarse + _F32(1 - guidance) * denoised
+        if ab_prev >= 1.0:
+            break
+        eps = (x - _F32(np.sqrt(ab)) * x0) * _F32(1 / np.sqrt(max(1 - ab, 1e-8)))
+        sig = eta * np.sqrt((1 - ab_prev) / (1 - ab)) * np.sqrt(max(1 - ab / ab_prev, 0.0))
+        x = _F32(np.sqrt(ab_prev)) * x0 + _F32(np.sqrt(max(1 - ab_prev - sig * sig, 0.0))) * eps
+        x += _F32(sig) * rng.standard_normal(x.shape, dtype=_F32)
+    return np.clip((x0 + 1) / 2, 0, 1)
+
+
+def make_standin(generator: str, rng: np.random.Generator, width: int, height: int) -> tuple[int, np.ndarray]:
+    """Generate one stand-in image: (scene style, uint8 RGB h x w x 3)."""
+    style, content = _content(rng, height, width)
+    if generator == "standin_upconv":
+        img = upconv_decoder(rng, content)
+    elif generator == "standin_denoiser":
+        img = diffusion_sampler(rng, content)
+    else:
+        raise ValueError(f"unknown stand-in generator {generator!r}")
+    return style, (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)

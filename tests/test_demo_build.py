@@ -1,0 +1,136 @@
+"""Demo dataset build: layout, counts, sizes, manifest, determinism, atomic replacement."""
+
+import csv
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from sdaie.demo import CAMERAS, GENERATORS, MANIFEST_COLUMNS, build_demo
+
+SMALL = dict(cameras=4, photos_per_camera=5, generated_per_set=3, width=128, height=96, workers=2)
+
+
+def digest_tree(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def read_manifest(root: Path) -> list[dict]:
+    with open(root / "manifest.csv", newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "data"
+    summary = build_demo(out, seed=1, **SMALL)
+    return out, summary
+
+
+def test_layout_counts_and_sizes(built):
+    out, summary = built
+    assert summary.out_dir == out and summary.manifest == out / "manifest.csv"
+    assert summary.photos == 4 * 5 and summary.generated == 2 * 3 and summary.files == 26
+    assert summary.cameras == tuple(c.slug for c in CAMERAS[:4])
+    assert summary.generators == ("standin_upconv", "standin_denoiser") == tuple(GENERATORS)
+    for slug in summary.cameras:
+        files = sorted((out / "photos" / slug).iterdir())
+        assert [f.name for f in files] == [f"{slug}_{i:04d}.jpg" for i in range(5)]
+        for f in files:
+            with Image.open(f) as im:
+                assert im.format == "JPEG" and im.size == (128, 96) and im.mode == "RGB"
+    for name in GENERATORS:
+        files = sorted((out / "generated" / name).iterdir())
+        assert [f.name for f in files] == [f"{name}_{i:04d}.png" for i in range(3)]
+        for f in files:
+            with Image.open(f) as im:
+                assert im.format == "PNG" and im.size == (128, 96) and im.mode == "RGB"
+    assert not out.with_name(out.name + ".tmp").exists()
+    assert {p.name for p in out.iterdir()} == {"photos", "generated", "manifest.csv", "dataset.json"}
+
+
+def test_manifest_rows(built):
+    out, _ = built
+    rows = read_manifest(out)
+    with open(out / "manifest.csv", encoding="utf-8") as f:
+        assert f.readline().strip().split(",") == list(MANIFEST_COLUMNS)
+    files = {str(p.relative_to(out)) for p in out.rglob("*") if p.suffix in (".jpg", ".png")}
+    assert {r["path"] for r in rows} == files and len(rows) == len(files)
+    assert [r["path"] for r in rows] == sorted(r["path"] for r in rows)
+    for r in rows:
+        assert (r["width"], r["height"]) == ("128", "96")
+        if r["kind"] == "photo":
+            camera = next(c for c in CAMERAS if c.slug == r["source"])
+            assert r["path"].startswith(f"photos/{camera.slug}/")
+            assert (r["make"], r["model"], r["cfa"], r["demosaic"]) == (
+                camera.make, camera.model, camera.cfa, camera.demosaic)
+            assert int(r["iso"]) in camera.iso_values
+            assert float(r["f_number"]) > 0 and float(r["exposure_time"]) > 0
+            assert r["scene_style"] in ("standard", "landscape", "portrait", "night")
+        else:
+            assert r["kind"] == "generated" and r["source"] in GENERATORS
+            assert "stand-in" in GENERATORS[r["source"]] and r["source"].startswith("standin_")
+            assert r["make"] == r["model"] == r["iso"] == ""
+    info = json.loads((out / "dataset.json").read_text())
+    assert info["seed"] == 1 and [c["slug"] for c in info["cameras"]] == [c.slug for c in CAMERAS[:4]]
+    assert "stand-in" in info["note"]
+
+
+def test_same_seed_is_byte_identical_and_other_seed_differs(built, tmp_path):
+    out, _ = built
+    again = build_demo(tmp_path / "again", seed=1, **{**SMALL, "workers": 1})
+    assert digest_tree(again.out_dir) == digest_tree(out)  # also independent of the worker count
+    other = build_demo(tmp_path / "other", seed=2, **SMALL)
+    a, b = digest_tree(out), digest_tree(other.out_dir)
+    assert a.keys() == b.keys()
+    images = [k for k in a if k.endswith((".jpg", ".png"))]
+    assert all(a[k] != b[k] for k in images)
+
+
+def test_files_do_not_depend_on_dataset_size(built, tmp_path):
+    out, _ = built
+    bigger = build_demo(tmp_path / "five", seed=1, cameras=5, photos_per_camera=2, generated_per_set=1,
+                        width=128, height=96, workers=2)
+    a, b = digest_tree(out), digest_tree(bigger.out_dir)
+    shared = [k for k in b if k.endswith((".jpg", ".png")) and k in a]
+    assert len(shared) == 4 * 2 + 2 and all(a[k] == b[k] for k in shared)
+    assert len(list((bigger.out_dir / "photos" / CAMERAS[4].slug).iterdir())) == 2
+
+
+def test_rebuild_replaces_a_demo_but_not_other_directories(tmp_path):
+    out = tmp_path / "demo"
+    build_demo(out, seed=3, cameras=4, photos_per_camera=1, generated_per_set=0, width=64, height=64, workers=1)
+    (out / "stale.txt").write_text("old")
+    summary = build_demo(out, seed=3, cameras=4, photos_per_camera=2, generated_per_set=1, width=64,
+                         height=64, workers=1)
+    assert not (out / "stale.txt").exists() and summary.files == 10
+    assert len(read_manifest(out)) == 10
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "mine.txt").write_text("keep")
+    with pytest.raises(FileExistsError):
+        build_demo(precious, cameras=4, photos_per_camera=1, generated_per_set=0, width=64, height=64, workers=1)
+    assert (precious / "mine.txt").read_text() == "keep"
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(cameras=3), dict(cameras=len(CAMERAS) + 1), dict(width=100), dict(height=32), dict(photos_per_camera=-1)],
+)
+def test_invalid_arguments(tmp_path, kwargs):
+    with pytest.raises(ValueError):
+        build_demo(tmp_path / "x", **kwargs)
+    assert not (tmp_path / "x").exists()
+
+
+def test_all_cameras_are_supported_and_distinct():
+    assert len(CAMERAS) == 6
+    assert len({c.slug for c in CAMERAS}) == len({(c.make, c.model) for c in CAMERAS}) == 6
+    assert len({c.make for c in CAMERAS[:4]}) >= 2
+    assert len({c.demosaic for c in CAMERAS[:4]}) == 4 and len({c.cfa for c in CAMERAS[:4]}) == 4
