@@ -23,7 +23,6 @@ import json
 import logging
 import math
 import os
-import random
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -35,7 +34,12 @@ from torch import nn
 
 from sdaie.model.backbone import ExtractorConfig, SDAIEExtractor
 from sdaie.model.heads import PretextHeads
-from sdaie.model.losses import MISSING_CLASS, categorical_loss, ranking_accuracy, thurstone_ranking_loss
+from sdaie.model.losses import (
+    MISSING_CLASS,
+    categorical_loss,
+    ranking_accuracy,
+    thurstone_ranking_loss,
+)
 from sdaie.patches.dataset import (
     BatchSpec,
     PatchShards,
@@ -43,6 +47,14 @@ from sdaie.patches.dataset import (
     evaluation_batches,
     patches_to_float,
     training_batch,
+)
+from sdaie.train.common import (
+    distributed,
+    load_checkpoint,
+    pick_device,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
 )
 
 log = logging.getLogger(__name__)
@@ -145,40 +157,6 @@ class _StepSpecs(torch.utils.data.Dataset):
 
 
 # ----------------------------------------------------------------------------------- the trainer
-def _device(config: PretextConfig) -> torch.device:
-    if config.device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if config.device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device 'cuda' was asked for but no CUDA GPU is available")
-    return torch.device(config.device)
-
-
-def _rng_state() -> dict:
-    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict) -> None:
-    torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
-    random.setstate(state["python"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def save_checkpoint(path: Path, **payload) -> None:
-    """Write atomically: a kill during the write leaves the previous checkpoint intact."""
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
-
-
-def load_checkpoint(path: Path, map_location="cpu") -> dict:
-    return torch.load(path, map_location=map_location, weights_only=False)
-
-
 def _compute_loss(model, patches, categorical, ordinal, config: PretextConfig, device, autocast: bool):
     x = patches_to_float(patches.to(device, non_blocking=True))
     with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=autocast):
@@ -229,16 +207,6 @@ def evaluate(model, loader: BatchLoader, specs: list[BatchSpec], config: Pretext
     return metrics
 
 
-def _distributed() -> tuple[int, int]:
-    """(rank, world size); initialises the process group when launched by torchrun."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1 and not torch.distributed.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        torch.distributed.init_process_group(backend)
-    rank = torch.distributed.get_rank() if world > 1 else 0
-    return rank, world
-
-
 def train_pretext(
     stems: list[Path],
     run_dir: Path,
@@ -260,8 +228,8 @@ def train_pretext(
     afresh. `on_step(step)` is called after every optimizer step (benchmarks time it)."""
     extractor_config = extractor_config or ExtractorConfig()
     run_dir.mkdir(parents=True, exist_ok=True)
-    rank, world = _distributed()
-    device = _device(config)
+    rank, world = distributed()
+    device = pick_device(config.device)
     if device.type == "cuda":
         if world > 1:
             device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
@@ -292,7 +260,7 @@ def train_pretext(
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        _set_rng_state(state["rng"])
+        set_rng_state(state["rng"])
         start = state["step"]
         log.info("resuming from step %d", start)
 
@@ -335,7 +303,7 @@ def train_pretext(
                 model=model.state_dict(),
                 optimizer=optimizer.state_dict(),
                 step=step,
-                rng=_rng_state(),
+                rng=rng_state(),
                 config=asdict(config),
                 extractor_config=asdict(extractor_config),
                 vocabulary=vocabulary,
