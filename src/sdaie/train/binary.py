@@ -1,0 +1,236 @@
+"""Binary detector training: real photos against generated images, with feature distillation.
+
+    for step in range(start, steps):
+        batch = crops of step `step` (pure function of seed and step); per crop: augmentation (blur,
+                JPEG, downscaled patches, as published) and 16 random 64x64 patches
+        loss  = cross-entropy + alpha * distillation toward the frozen pretext extractor
+        Adam step; validation (accuracy, ROC AUC) and checkpoints every N steps
+
+The crops come from patch shards whose index has a `label` column (0 real, 1 generated) and a
+`split` column (`binary_train`, `binary_val`). Checkpoints and resumption work as in the pretext
+trainer.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from sdaie.detect.binary import Augmentation, BinaryDetector, augment_crop, binary_loss, random_patches
+from sdaie.model.backbone import ExtractorConfig, SDAIEExtractor
+from sdaie.patches.dataset import PatchShards, epoch_order, patches_to_float
+from sdaie.train.common import distributed, load_checkpoint, pick_device, rng_state, save_checkpoint, set_rng_state
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BinaryConfig:
+    epochs: int = 15
+    batch_size: int = 100
+    lr: float = 1e-3
+    alpha: float = 0.05  # distillation strength
+    n_patches: int = 16
+    seed: int = 0
+    init_from_pretext: bool = False
+    augment: bool = True
+    log_every: int = 10
+    val_every: int = 100
+    checkpoint_every: int = 100
+    device: str = "auto"
+    amp: bool = True
+    compile: bool | None = None
+    workers: int = 2
+    progress: bool = True
+
+
+def teacher_from_checkpoint(path: Path) -> tuple[SDAIEExtractor, ExtractorConfig, dict]:
+    """The pretext extractor (frozen, eval mode) from a pretext model.pt."""
+    state = load_checkpoint(path)
+    config = ExtractorConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["extractor_config"].items()})
+    extractor = SDAIEExtractor(config)
+    prefix = "extractor."
+    extractor.load_state_dict({k[len(prefix):]: v for k, v in state["model"].items() if k.startswith(prefix)})
+    extractor.eval().requires_grad_(False)
+    return extractor, config, state
+
+
+class BinaryBatches(torch.utils.data.Dataset):
+    """Batch `i` of the run: rows from seeded per-epoch shuffles, augmentation seeded per (step, sample)."""
+
+    def __init__(self, stems: list[Path], rows: np.ndarray, config: BinaryConfig, start: int, steps: int, train: bool):
+        self.stems, self.rows, self.config, self.start, self.steps, self.train = stems, rows, config, start, steps, train
+        self._shards = None
+
+    def __len__(self):
+        return self.steps - self.start if self.train else math.ceil(len(self.rows) / self.config.batch_size)
+
+    @property
+    def shards(self) -> PatchShards:
+        if self._shards is None:
+            self._shards = PatchShards(self.stems)
+            self._labels = self._shards.index.column("label").to_numpy().astype(np.int64)
+        return self._shards
+
+    def batch_rows(self, i: int) -> np.ndarray:
+        b = self.config.batch_size
+        if not self.train:
+            return self.rows[i * b : (i + 1) * b]
+        size, start, picked = len(self.rows), (self.start + i) * b, []
+        while len(picked) < b:
+            epoch, offset = divmod(start + len(picked), size)
+            picked.extend(epoch_order(self.config.seed, epoch, size)[offset : offset + b - len(picked)].tolist())
+        return self.rows[np.array(picked)]
+
+    def __getitem__(self, i: int):
+        rows = self.batch_rows(i)
+        crops = self.shards.crops(rows)
+        step = self.start + i if self.train else -1 - i
+        aug = Augmentation() if self.train and self.config.augment else None
+        patches = np.empty((len(rows), self.config.n_patches, 3, 64, 64), np.uint8)
+        for k, crop in enumerate(crops):
+            rng = np.random.default_rng(np.random.SeedSequence([self.config.seed, 7, step + 10**9, k]))
+            if aug is not None:
+                crop = augment_crop(crop, rng, aug)
+            patches[k] = random_patches(crop, self.config.n_patches, rng, aug)
+        return torch.from_numpy(patches), torch.from_numpy(self._labels[rows])
+
+
+@torch.no_grad()
+def evaluate_binary(model: BinaryDetector, batches: BinaryBatches, device, autocast: bool) -> dict[str, float]:
+    from sklearn.metrics import roc_auc_score
+
+    was_training = model.training
+    model.eval()
+    probabilities, labels = [], []
+    for i in range(len(batches)):
+        patches, y = batches[i]
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=autocast):
+            probabilities.append(model.probability_generated(patches_to_float(patches.to(device))).float().cpu())
+        labels.append(y)
+    model.train(was_training)
+    p, y = torch.cat(probabilities).numpy(), torch.cat(labels).numpy()
+    metrics = {"val_accuracy": float(((p >= 0.5) == (y == 1)).mean())}
+    if len(set(y.tolist())) == 2:
+        metrics["val_auc"] = float(roc_auc_score(y, p))
+    return metrics
+
+
+def train_binary(
+    stems: list[Path],
+    run_dir: Path,
+    config: BinaryConfig,
+    teacher_path: Path,
+    *,
+    stop_after: int | None = None,
+    on_step: Callable[[int], None] | None = None,
+) -> dict:
+    """Train (or resume) the binary detector in `run_dir` (checkpoint.pt, model.pt, metrics.csv)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    rank, world = distributed()
+    device = pick_device(config.device)
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    autocast = config.amp and device.type == "cuda"
+
+    teacher, extractor_config, teacher_state = teacher_from_checkpoint(teacher_path)
+    teacher = teacher.to(device)
+    torch.manual_seed(config.seed)
+    model = BinaryDetector(extractor_config).to(device)
+    if config.init_from_pretext:
+        model.extractor.load_state_dict(teacher.state_dict())
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+
+    shards = PatchShards(stems)
+    split = np.asarray(shards.index.column("split").to_pylist())
+    train_rows, val_rows = np.flatnonzero(split == "binary_train"), np.flatnonzero(split == "binary_val")
+    if len(train_rows) == 0:
+        raise ValueError("the binary shards hold no crop of the binary_train split")
+    steps = config.epochs * math.ceil(len(train_rows) / config.batch_size)
+
+    checkpoint_path, start = run_dir / "checkpoint.pt", 0
+    if checkpoint_path.exists():
+        state = load_checkpoint(checkpoint_path, map_location=device)
+        if state["config"] != asdict(config):
+            raise RuntimeError(f"{checkpoint_path} was written with another config; remove it to start afresh")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        set_rng_state(state["rng"])
+        start = state["step"]
+    train_model = nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    if config.compile if config.compile is not None else device.type == "cuda":
+        train_model = torch.compile(train_model)
+
+    data = torch.utils.data.DataLoader(
+        BinaryBatches(stems, train_rows, config, start, steps, train=True),
+        batch_size=None, num_workers=config.workers, pin_memory=device.type == "cuda",
+        prefetch_factor=4 if config.workers else None,
+    )
+    val_batches = BinaryBatches(stems, val_rows, config, 0, 0, train=False)
+    metrics_file = open(run_dir / "metrics.csv", "a" if start else "w", newline="") if rank == 0 else None
+    writer = csv.writer(metrics_file) if metrics_file else None
+    if writer and not start:
+        writer.writerow(["step", "kind", "name", "value"])
+    progress = None
+    if config.progress and rank == 0:
+        from tqdm import tqdm
+
+        progress = tqdm(total=steps, initial=start, desc="binary", unit="step", dynamic_ncols=True)
+
+    def checkpoint(step: int) -> None:
+        if rank == 0:
+            save_checkpoint(checkpoint_path, model=model.state_dict(), optimizer=optimizer.state_dict(), step=step,
+                            rng=rng_state(), config=asdict(config))
+
+    metrics: dict[str, float] = {}
+    started, step = time.perf_counter(), start
+    model.train()
+    for step, (patches, labels) in enumerate(data, start=start + 1):
+        x = patches_to_float(patches.to(device, non_blocking=True))
+        labels = labels.to(device, non_blocking=True)
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=autocast):
+            logits, student = train_model(x)
+            with torch.no_grad():
+                teacher_out = teacher(x) if config.alpha > 0 else None
+        loss, ce, distill = binary_loss(logits, labels, student, teacher_out, config.alpha)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if on_step is not None:
+            on_step(step)
+        if writer and (step % config.log_every == 0 or step == steps):
+            if not math.isfinite(loss.item()):
+                raise FloatingPointError(f"loss became {loss.item()} at step {step}")
+            for name, value in (("loss", loss), ("ce", ce), ("distill", distill)):
+                writer.writerow([step, "train", name, f"{value.item():.6g}"])
+        if progress:
+            progress.update(1)
+        if rank == 0 and len(val_rows) and (step % config.val_every == 0 or step == steps):
+            metrics = evaluate_binary(model, val_batches, device, autocast)
+            for name, value in metrics.items():
+                writer.writerow([step, "val", name, f"{value:.6g}"])
+            metrics_file.flush()
+        if step % config.checkpoint_every == 0 or step == steps:
+            checkpoint(step)
+        if stop_after is not None and step >= stop_after:
+            break
+    if progress:
+        progress.close()
+    if metrics_file:
+        metrics_file.close()
+    if step >= steps and rank == 0:
+        save_checkpoint(run_dir / "model.pt", model=model.state_dict(), config=asdict(config),
+                        extractor_config=asdict(extractor_config), teacher=str(teacher_path),
+                        vocabulary_hash=teacher_state.get("vocabulary_hash"), step=step,
+                        seconds=time.perf_counter() - started)
+    return metrics
