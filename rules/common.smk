@@ -74,9 +74,24 @@ def patch_shard_files():
     return [stem + suffix for stem in patch_shard_stems() for suffix in (".npy", ".index.parquet")]
 
 
+def feature_image_table(wildcards):
+    """Photo sets of the tag table are listed from it (it holds their split); others from their EXIF table."""
+    if wildcards.dataset in tag_datasets(config):
+        return f"{RESULTS}/tags/tags.parquet"
+    return exif_table(wildcards.dataset)
+
+
+def model_targets():
+    models = [f"{RESULTS}/models/pretext.pt", f"{RESULTS}/models/oneclass.npz"]
+    if config["binary"]["generated"]:
+        models.append(f"{RESULTS}/models/binary.pt")
+    return models
+
+
 def final_targets():
     return (
         [exif_table(name) for name in config["datasets"]]
         + tag_outputs()
-        + [f"{RESULTS}/pretext/model.pt"]
+        + [f"{RESULTS}/features/{name}.parquet" for name in config["datasets"]]
+        + model_targets()
     )

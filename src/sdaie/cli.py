@@ -96,6 +96,21 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"fractions for {', '.join(SPLITS)} (default 0.6,0.1,0.15,0.15)",
     )
     tags.add_argument("--split-seed", type=int, default=0, help="seed of the split assignment (default 0)")
+
+    detect = commands.add_parser(
+        "detect",
+        help="is this image AI-generated? score files and folders with trained models",
+        description="Score images with the models of a pipeline run: the one-class detector's log-likelihood "
+        "under real photos' features (low = AI-generated) and, when a binary detector was trained, its "
+        "probability that the image is AI-generated. Folders are searched recursively. Files that cannot "
+        "be read get a row with the error; the exit status is 1 when any file failed, 2 on a usage error.",
+    )
+    detect.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files and/or folders")
+    detect.add_argument("--models", type=Path, default=Path("results/models"),
+                        help="folder with pretext.pt, oneclass.npz and optionally binary.pt (default results/models)")
+    detect.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="default: a GPU when there is one")
+    detect.add_argument("--format", choices=["table", "csv", "json"], default="table", help="output format (default table)")
+    detect.add_argument("--max-patches", type=_positive_int, default=20_000, help="64x64 patches per image at most (default 20000)")
     return parser
 
 
@@ -178,7 +193,25 @@ def _cmd_tags(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"demo-data": _cmd_demo_data, "exif": _cmd_exif, "tags": _cmd_tags}
+def _cmd_detect(args: argparse.Namespace) -> int:
+    from sdaie.detect.detector import Detector
+    from sdaie.detect.report import write_results
+
+    missing = [p for p in args.paths if not p.exists()]
+    if missing:
+        log.error("no such file or folder: %s", ", ".join(map(str, missing)))
+        return 2
+    try:
+        detector = Detector(args.models, device=args.device, max_patches=args.max_patches)
+    except (FileNotFoundError, ValueError) as exc:
+        log.error("%s", exc)
+        return 2
+    results = detector.score(args.paths, progress=not args.quiet and sys.stderr.isatty())
+    failed = write_results(results, args.format, sys.stdout)
+    return 1 if failed else 0
+
+
+COMMANDS = {"demo-data": _cmd_demo_data, "exif": _cmd_exif, "tags": _cmd_tags, "detect": _cmd_detect}
 
 
 def main(argv: list[str] | None = None) -> int:

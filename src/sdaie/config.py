@@ -81,6 +81,12 @@ def check_semantics(config: dict[str, Any]) -> None:
             f"pretext.n_patches = {pretext['n_patches']} needs crops of at least {pretext['n_patches']} tiles of 64 px; "
             f"patches.crop = {patches['crop']} holds {(patches['crop'] // 64) ** 2}"
         )
+    binary = config.get("binary") or {}
+    for name in binary.get("generated", []):
+        if name not in datasets or datasets[name]["kind"] != "generated":
+            raise ConfigError(f"binary.generated names {name!r}, which is not a generated dataset in datasets")
+    if binary.get("generated_split") and not math.isclose(sum(binary["generated_split"].values()), 1.0, abs_tol=1e-6):
+        raise ConfigError(f"binary.generated_split must sum to 1: {binary['generated_split']}")
     if not tag_datasets(config):
         raise ConfigError("no photo dataset is configured: the tag table needs at least one dataset of kind 'photo'")
 

@@ -62,8 +62,11 @@ class OneClassDetector:
             vocabulary_hash: str | None = None) -> OneClassDetector:
         settings = settings or GMMSettings()
         features = np.asarray(features, dtype=np.float64)
-        if len(features) < settings.n_components:
-            raise ValueError(f"{len(features)} fitting features for {settings.n_components} mixture components")
+        if len(features) < max(2, settings.n_components):
+            raise ValueError(
+                f"{len(features)} photos to fit a {settings.n_components}-component mixture: the oneclass_fit split "
+                "needs more photos (add photos, raise tags.split.fractions.oneclass_fit or lower oneclass.n_components)"
+            )
         gmm = GaussianMixture(
             n_components=settings.n_components,
             covariance_type=settings.covariance_type,

@@ -1,0 +1,26 @@
+"""Snakemake entry point: whole-image features of one dataset."""
+
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import torch
+
+from sdaie.detect.tables import write_feature_table
+from sdaie.workflow_io import rule_logging
+
+with rule_logging(snakemake.log[0]) as log:
+    torch.set_num_threads(snakemake.threads)
+    images = pq.read_table(snakemake.input.images)
+    images = images.filter(pc.and_(pc.equal(images.column("dataset"), snakemake.wildcards.dataset), pc.is_null(images.column("error"))))
+    count = write_feature_table(
+        images,
+        Path(snakemake.params.root),
+        Path(snakemake.input.extractor),
+        Path(snakemake.output[0]),
+        kind=snakemake.params.kind,
+        generator=snakemake.params.generator,
+        device=snakemake.params.options["device"],
+        max_patches=snakemake.params.options["max_patches"],
+    )
+    log.info("%s: features of %d images", snakemake.wildcards.dataset, count)
