@@ -58,9 +58,18 @@ def project(tmp_path_factory) -> Path:
             "demo_standin_denoiser": {"path": "results/demo/generated/standin_denoiser", "kind": "generated", "generator": "standin-denoiser"},
             "my_photos": {"path": "my_photos", "kind": "photo"},
         },
-        "demo": {"output": "results/demo", "seed": 1, "cameras": 4, "photos_per_camera": 3, "generated_per_set": 2, "width": 128, "height": 96},
+        "demo": {"output": "results/demo", "seed": 1, "cameras": 4, "photos_per_camera": 3, "generated_per_set": 4, "width": 256, "height": 256},
         "exif": {"shards": 3, "batch_size": 4, "threads": 1},
-        "tags": {"datasets": ["demo_photos", "my_photos"], "min_count": 1},
+        "tags": {
+            "datasets": ["demo_photos", "my_photos"],
+            "min_count": 1,
+            "split": {"fractions": {"pretext_train": 0.5, "pretext_val": 0.1, "oneclass_fit": 0.3, "test": 0.1}},
+        },
+        "patches": {"crop": 128, "crops_per_photo": 2, "shards": 2},
+        "pretext": {"steps": 3, "batch_size": 4, "n_patches": 2, "val_every": 3, "checkpoint_every": 3, "workers": 0},
+        "features": {"max_patches": 8},
+        "oneclass": {"n_components": 1, "covariance_type": "diag"},
+        "binary": {"generated": ["demo_standin_upconv"], "epochs": 1, "batch_size": 4, "n_patches": 2, "crop": 128, "workers": 0},
     }
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     snakemake(workdir, "--cores", "2")
@@ -77,14 +86,20 @@ def test_run_produces_every_table(project):
     results = project / "results"
     demo = pl.read_parquet(results / "exif" / "demo_photos.parquet")
     assert demo.height == 12 and demo["error"].null_count() == 12
-    assert demo["make"].null_count() == 0
+    manifest = pl.read_csv(results / "demo" / "manifest.csv").filter(pl.col("kind") == "photo")
+    stripped = manifest.filter(pl.col("exif_stripped").cast(pl.String).str.to_lowercase().is_in(["true", "1"]))
+    assert demo["make"].null_count() == stripped.height  # photos written without any EXIF
     for name in ("demo_standin_upconv", "demo_standin_denoiser"):
         table = pl.read_parquet(results / "exif" / f"{name}.parquet")
-        assert table.height == 2 and set(table["format"]) == {"PNG"}
+        assert table.height == 4 and set(table["format"]) == {"PNG"}
     mine = pl.read_parquet(results / "exif" / "my_photos.parquet")
     assert sorted(mine["path"]) == sorted(p.name for p in (project / "my_photos").iterdir())
     tags = pl.read_parquet(results / "tags" / "tags.parquet")
     assert tags.height == 24
+    for name in ("pretext.pt", "oneclass.npz", "binary.pt"):
+        assert (results / "models" / name).stat().st_size > 0
+    features = pl.read_parquet(results / "features" / "demo_standin_denoiser.parquet")
+    assert features.height == 4 and features["feature"].list.len().to_list() == [528] * 4
     assert set(tags["dataset"]) == {"demo_photos", "my_photos"}
     for name in ("vocabulary.json", "summary.md", "summary.json"):
         assert (results / "tags" / name).stat().st_size > 0
@@ -110,6 +125,7 @@ def test_refresh_reextracts_only_new_files(project):
 
     plan = planned_jobs(snakemake(project, "-n", "--cores", "2"))
     assert plan.get("exif_merge") == 1 and plan.get("tags") == 1
+    assert plan.get("exif_shard", 0) >= 1 and plan.get("pretext_train") == 1
     assert 1 <= plan.get("exif_shard", 0) <= 3
     assert "demo_data" not in plan
 

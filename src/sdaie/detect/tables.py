@@ -94,7 +94,9 @@ def read_features(paths: list[Path], *, splits: list[str] | None = None) -> tupl
     keep = [error is None and (splits is None or split in splits)
             for error, split in zip(table.column("error").to_pylist(), table.column("split").to_pylist())]
     table = table.filter(pa.array(keep, pa.bool_()))
-    features = np.asarray(table.column("feature").to_pylist(), dtype=np.float64).reshape(table.num_rows, -1)
+    features = np.asarray(table.column("feature").to_pylist(), dtype=np.float64)
+    if table.num_rows == 0:
+        features = np.zeros((0, 0))
     return features, table.drop_columns(["feature"]), ids.pop()
 
 
