@@ -143,3 +143,37 @@ def test_refresh_reextracts_only_new_files(project):
     assert extracted == 2, [log.read_text() for log in logs]
     tags = pl.read_parquet(project / "results" / "tags" / "tags.parquet")
     assert set(tags.filter(pl.col("dataset") == "my_photos")["path"]) == set(table["path"])
+
+
+def test_detect_scores_a_mixed_folder(project, tmp_path):
+    """`sdaie detect` with the run's models on photos, generated images and broken files."""
+    import json
+
+    results = project / "results"
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    photos = sorted((results / "demo" / "photos").rglob("*.jpg"))[:2]
+    generated = sorted((results / "demo" / "generated").rglob("*.png"))[:2]
+    for path in photos + generated:
+        shutil.copy2(path, mixed / path.name)
+    (mixed / "broken.jpg").write_bytes(photos[0].read_bytes()[:3000])
+    (mixed / "notes.jpg").write_text("not an image")
+    command = [sys.executable, "-m", "sdaie", "detect", str(mixed), "--models", str(results / "models"), "--format", "json", "--device", "cpu"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stderr  # some files failed
+    rows = {Path(r["path"]).name: r for r in map(json.loads, result.stdout.splitlines())}
+    assert set(rows) == {p.name for p in photos + generated} | {"broken.jpg", "notes.jpg"}
+    for name in ("broken.jpg", "notes.jpg"):
+        assert rows[name]["error"] and rows[name]["oneclass_loglik"] is None
+    for path in photos + generated:
+        row = rows[path.name]
+        assert row["error"] is None and row["patches"] == 16
+        assert isinstance(row["oneclass_generated"], bool) and 0 <= row["binary_probability"] <= 1
+    ok = subprocess.run(command[:4] + [str(mixed / photos[0].name)] + command[5:], capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0, ok.stderr
+
+    from sdaie import Detector
+
+    detector = Detector(results / "models", device="cpu")
+    [api_row] = list(detector.score([mixed / photos[0].name]))
+    assert api_row.oneclass_loglik == pytest.approx(rows[photos[0].name]["oneclass_loglik"])

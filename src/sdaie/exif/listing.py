@@ -1,0 +1,99 @@
+"""Find the files of a dataset and split them into shards.
+
+:func:`list_files` walks a dataset root and yields every file as a path relative to the root, in
+sorted order. :func:`shard_of` assigns each such path to one of ``n`` shards with a stable hash, so
+that many jobs (local cores, SLURM jobs) can each extract one shard, and adding a file to the
+dataset changes only the shard that file falls in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def shard_of(relpath: str, n_shards: int) -> int:
+    """Return the shard index in ``[0, n_shards)`` of a dataset-relative path.
+
+    The index is ``BLAKE2b-64(utf-8 path) mod n_shards``: the same on every machine, process and
+    Python version (unlike the built-in ``hash``, which is salted per process), and it depends on
+    the path alone, so adding or removing one file never moves another file to a different shard.
+    """
+    if n_shards < 1:
+        raise ValueError(f"n_shards must be at least 1, got {n_shards}")
+    digest = hashlib.blake2b(relpath.encode("utf-8", "surrogateescape"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % n_shards
+
+
+def list_files(root: Path) -> Iterator[str]:
+    """Yield the files under ``root``, recursively, as relative POSIX paths in sorted order.
+
+    * Hidden entries (name starting with ``.``) are skipped, files and directories alike; so are
+      temporary files this package writes next to its outputs.
+    * Symbolic links are followed, to files and to directories, but a link back to a directory
+      that is already being walked (a loop) is not entered again.
+    * Yielded: regular files, and dangling symbolic links (a file that vanished: extraction gives
+      it an error row rather than silently losing it). Not yielded: FIFOs, sockets and devices.
+    * The order is plain string order of the whole relative path (``"a-b/x"`` before ``"a/x"``),
+      the same order the extracted tables are sorted in.
+    * A subdirectory that cannot be read is logged and skipped. A missing ``root`` raises
+      ``FileNotFoundError``; a root that is not a directory raises ``NotADirectoryError``.
+    """
+    root_str = os.fspath(root)
+    info = os.stat(root_str)
+    if not os.path.isdir(root_str):
+        raise NotADirectoryError(f"dataset root is not a directory: {root_str}")
+    yield from _walk(root_str, "", frozenset({(info.st_dev, info.st_ino)}))
+
+
+def _walk(directory: str, prefix: str, ancestors: frozenset[tuple[int, int]]) -> Iterator[str]:
+    """Yield the files below ``directory`` (with ``prefix`` prepended), sorted by full path."""
+    try:
+        with os.scandir(directory) as scan:
+            entries = [entry for entry in scan if not entry.name.startswith(".")]
+    except OSError as exc:
+        log.warning("skipping unreadable directory %s: %s", directory, exc)
+        return
+    # Sort directories by "name/" so that the walk order equals the sort order of full paths.
+    keyed: list[tuple[str, os.DirEntry[str], bool]] = []
+    for entry in entries:
+        kind = _kind(entry)
+        if kind == "dir":
+            keyed.append((entry.name + "/", entry, True))
+        elif kind == "file":
+            keyed.append((entry.name, entry, False))
+    keyed.sort(key=lambda item: item[0])
+    for _, entry, is_dir in keyed:
+        relpath = prefix + entry.name
+        if not is_dir:
+            yield relpath
+            continue
+        try:
+            info = entry.stat()  # follows symlinks: the identity of the directory itself
+        except OSError as exc:
+            log.warning("skipping unreadable directory %s: %s", entry.path, exc)
+            continue
+        identity = (info.st_dev, info.st_ino)
+        if identity in ancestors:
+            log.warning("skipping symlink loop %s", entry.path)
+            continue
+        yield from _walk(entry.path, relpath + "/", ancestors | {identity})
+
+
+def _kind(entry: os.DirEntry[str]) -> str:
+    """Classify a directory entry as ``"dir"``, ``"file"`` (incl. dangling link) or ``"other"``."""
+    try:
+        if entry.is_dir():
+            return "dir"
+        if entry.is_file():
+            return "file"
+        if entry.is_symlink() and not os.path.exists(entry.path):
+            return "file"
+    except OSError:
+        return "file"  # cannot tell: let extraction try it and record the error
+    return "other"

@@ -1,0 +1,215 @@
+"""Parquet files of the raw EXIF table: schema check, atomic streaming writer, merge of shard tables.
+
+All files are written with zstd compression, in row groups of a few thousand rows, to a temporary
+file next to the output (hidden, so dataset listings skip it) that is renamed over the output only
+once complete: readers never see a half-written table, and a failed run leaves the old one intact.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from sdaie.exif.schema import RAW_SCHEMA
+
+COMPRESSION = "zstd"
+ROW_GROUP_ROWS = 4096
+READ_BATCH_ROWS = 8192
+
+
+def check_schema(schema: pa.Schema, source: object) -> None:
+    """Raise ``ValueError`` unless ``schema`` is exactly :data:`RAW_SCHEMA` (metadata aside)."""
+    if not schema.equals(RAW_SCHEMA, check_metadata=False):
+        raise ValueError(f"{source}: schema differs from RAW_SCHEMA:\n{schema}\nexpected:\n{RAW_SCHEMA}")
+
+
+SORT_KEYS = [("dataset", "ascending"), ("path", "ascending")]
+
+
+def sort_rows(table: pa.Table) -> pa.Table:
+    """``table`` sorted by (dataset, path); for one dataset, simply by path.
+
+    Strings compare by UTF-8 bytes, which is code-point order, the order of Python's ``sorted``.
+    """
+    if table.num_rows < 2:
+        return table
+    return table.take(pc.sort_indices(table, sort_keys=SORT_KEYS))
+
+
+def is_sorted(keys: pa.Table) -> bool:
+    """Whether the rows of ``keys`` (columns dataset, path) strictly increase: sorted, unique."""
+    if keys.num_rows < 2:
+        return True
+    dataset, path = (keys[name].combine_chunks() for name in ("dataset", "path"))
+    d0, d1, p0, p1 = dataset[:-1], dataset[1:], path[:-1], path[1:]
+    increasing = pc.or_(pc.less(d0, d1), pc.and_(pc.equal(d0, d1), pc.less(p0, p1)))
+    return bool(pc.all(increasing).as_py())
+
+
+class AtomicParquetWriter:
+    """Write :data:`RAW_SCHEMA` tables piece by piece to ``output``, atomically.
+
+    Pieces are buffered into row groups of about ``row_group_rows`` rows (default
+    :data:`ROW_GROUP_ROWS`), so memory stays bounded
+    by one row group whatever the total size. Use as a context manager: the file appears at
+    ``output`` when the block ends normally; on an exception the temporary file is removed.
+    """
+
+    def __init__(self, output: Path, row_group_rows: int | None = None) -> None:
+        self.output = Path(output)
+        self.output.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = self.output.parent / f".{self.output.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+        self._writer = pq.ParquetWriter(self._tmp, RAW_SCHEMA, compression=COMPRESSION)
+        self._row_group_rows = row_group_rows or ROW_GROUP_ROWS
+        self._buffer: list[pa.Table] = []
+        self._buffered = 0
+        self.rows = 0
+
+    def write(self, table: pa.Table) -> None:
+        """Append the rows of ``table`` (schema :data:`RAW_SCHEMA`)."""
+        if table.num_rows == 0:
+            return
+        self._buffer.append(table)
+        self._buffered += table.num_rows
+        self.rows += table.num_rows
+        if self._buffered >= self._row_group_rows:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._buffer:
+            table = pa.concat_tables(self._buffer)
+            self._writer.write_table(table, row_group_size=table.num_rows)
+            self._buffer, self._buffered = [], 0
+
+    def commit(self) -> None:
+        """Finish the file and move it to ``output``."""
+        self._flush()
+        self._writer.close()
+        with open(self._tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(self._tmp, self.output)
+
+    def abort(self) -> None:
+        """Drop everything written so far."""
+        try:
+            self._writer.close()
+        finally:
+            self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> AtomicParquetWriter:
+        return self
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+
+def merge_tables(inputs: list[Path], output: Path) -> int:
+    """Merge shard tables into one table at ``output``, sorted by path; returns the row count.
+
+    Every input must have exactly :data:`RAW_SCHEMA` (``ValueError`` otherwise) and no file may
+    appear twice, i.e. no (dataset, path) pair in two rows (``ValueError``: shards must not
+    overlap). Rows are sorted by path within a dataset, datasets in name order (tables of several
+    datasets may be merged too). Inputs that are each sorted (as
+    :func:`~sdaie.exif.extract.extract_to_parquet` writes them) are merged in a streaming k-way
+    merge with memory bounded by a few batches per input; otherwise they are sorted in memory.
+    No inputs give an empty table.
+    """
+    files = [pq.ParquetFile(path) for path in inputs]
+    try:
+        for path, parquet in zip(inputs, files):
+            check_schema(parquet.schema_arrow, path)
+        all_sorted = all(is_sorted(parquet.read(columns=["dataset", "path"])) for parquet in files)
+        chunks = _merge_sorted(files) if all_sorted else _sort_in_memory(files)
+        last: tuple[str, str] | None = None
+        with AtomicParquetWriter(output) as writer:
+            for chunk in chunks:
+                last = _check_no_duplicates(chunk, last)
+                writer.write(chunk)
+        return writer.rows
+    finally:
+        for parquet in files:
+            parquet.close()
+
+
+def _merge_sorted(files: list[pq.ParquetFile]) -> Iterator[pa.Table]:
+    """K-way merge of sorted files, yielding sorted chunks in order."""
+    streams = [_SortedStream(parquet) for parquet in files]
+    while True:
+        active = [stream for stream in streams if stream.fill()]
+        if not active:
+            return
+        # Every row up to the smallest of the buffers' last keys can be emitted now: no stream
+        # can later produce a smaller key. The stream holding that bound is emptied, so each
+        # round makes progress.
+        bound = min(stream.last_key() for stream in active)
+        pieces = [stream.take_through(bound) for stream in active]
+        yield sort_rows(pa.concat_tables(pieces))
+
+
+def _sort_in_memory(files: list[pq.ParquetFile]) -> Iterator[pa.Table]:
+    if not files:
+        return
+    table = sort_rows(pa.concat_tables([parquet.read() for parquet in files]))
+    for start in range(0, table.num_rows, ROW_GROUP_ROWS):
+        yield table.slice(start, ROW_GROUP_ROWS)
+
+
+def _check_no_duplicates(chunk: pa.Table, previous_last: tuple[str, str] | None) -> tuple[str, str] | None:
+    """Raise ``ValueError`` on a repeated (dataset, path) in sorted ``chunk`` or across chunks."""
+    if chunk.num_rows == 0:
+        return previous_last
+    dataset, path = (chunk[name].combine_chunks() for name in ("dataset", "path"))
+    first = (dataset[0].as_py(), path[0].as_py())
+    if previous_last is not None and first == previous_last:
+        raise ValueError(f"path {first[1]!r} of dataset {first[0]!r} appears in more than one input")
+    if chunk.num_rows > 1:
+        same = pc.and_(pc.equal(dataset[:-1], dataset[1:]), pc.equal(path[:-1], path[1:]))
+        if pc.any(same).as_py():
+            index = pc.index(same, True).as_py()
+            raise ValueError(
+                f"path {path[index].as_py()!r} of dataset {dataset[index].as_py()!r} appears in more than one input"
+            )
+    return (dataset[-1].as_py(), path[-1].as_py())
+
+
+class _SortedStream:
+    """A sorted Parquet file read batch by batch, consumed from the front."""
+
+    def __init__(self, parquet: pq.ParquetFile) -> None:
+        self._batches = parquet.iter_batches(batch_size=READ_BATCH_ROWS)
+        self._buffer: pa.Table | None = None
+
+    def fill(self) -> bool:
+        """Make sure the buffer holds rows; False when the file is exhausted."""
+        while self._buffer is None or self._buffer.num_rows == 0:
+            batch = next(self._batches, None)
+            if batch is None:
+                self._buffer = None
+                return False
+            self._buffer = pa.Table.from_batches([batch])
+        return True
+
+    def last_key(self) -> tuple[str, str]:
+        assert self._buffer is not None
+        return (self._buffer["dataset"][-1].as_py(), self._buffer["path"][-1].as_py())
+
+    def take_through(self, bound: tuple[str, str]) -> pa.Table:
+        """Remove and return the buffered rows whose (dataset, path) is <= ``bound``."""
+        assert self._buffer is not None
+        dataset, path = self._buffer["dataset"], self._buffer["path"]
+        below = pc.or_(
+            pc.less(dataset, bound[0]),
+            pc.and_(pc.equal(dataset, bound[0]), pc.less_equal(path, bound[1])),
+        )
+        count = pc.sum(below).as_py() or 0
+        head, self._buffer = self._buffer.slice(0, count), self._buffer.slice(count)
+        return head
