@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from sdaie.patches.cut import crop_positions, cut_photos, decode_rgb, select_shard, shard_of_hash
+from sdaie.patches.cut import crop_positions, cut_photos, select_shard, shard_of_hash
 from sdaie.patches.dataset import PatchShards, crops_to_patches, evaluation_batches, training_batch
 
 

@@ -79,7 +79,7 @@ class Detector:
         self.binary = None
         if (models / BINARY).exists():
             state = load_checkpoint(models / BINARY)
-            config = ExtractorConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["extractor_config"].items()})
+            config = ExtractorConfig.from_dict(state["extractor_config"])
             self.binary = BinaryDetector(config)
             self.binary.load_state_dict(state["model"])
             self.binary.to(self.device).eval()

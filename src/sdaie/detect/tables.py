@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-import torch
 
 from sdaie.detect.features import DEFAULT_MAX_PATCHES, image_feature, image_patches
 from sdaie.detect.oneclass import state_fingerprint

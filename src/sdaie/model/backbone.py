@@ -52,6 +52,11 @@ class ExtractorConfig:
     def feature_dim(self) -> int:
         return self.channels * (self.channels + 1) // 2
 
+    @classmethod
+    def from_dict(cls, values: dict) -> "ExtractorConfig":
+        """From `dataclasses.asdict` output as stored in checkpoints (lists back to tuples)."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
     @property
     def final_size(self) -> int:
         return PATCH // (2**self.pooled_groups)

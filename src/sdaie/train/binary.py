@@ -56,7 +56,7 @@ class BinaryConfig:
 def teacher_from_checkpoint(path: Path) -> tuple[SDAIEExtractor, ExtractorConfig, dict]:
     """The pretext extractor (frozen, eval mode) from a pretext model.pt."""
     state = load_checkpoint(path)
-    config = ExtractorConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in state["extractor_config"].items()})
+    config = ExtractorConfig.from_dict(state["extractor_config"])
     extractor = SDAIEExtractor(config)
     prefix = "extractor."
     extractor.load_state_dict({k[len(prefix):]: v for k, v in state["model"].items() if k.startswith(prefix)})
