@@ -13,10 +13,15 @@ mtime_ns          int64    modification time (ns); with ``bytes`` the key that l
 format            string   exiftool's FileType (``JPEG``, ``PNG``, ``HEIC``, ``TIFF``...), null if unknown
 width, height     int32    pixel size of the image as stored (not rotated by Orientation)
 <tags>            typed    the camera tags later stages need (see ``TAGS``), null when absent or unusable
-exif_json         string   the requested tags exactly as exiftool printed them (-n), as JSON: lossless
+exif_json         string   the requested tags exactly as exiftool printed them (-n), as JSON: lossless;
+                           keys are `Group:Tag` (every copy of a tag, e.g. IFD0, ExifIFD, maker notes)
 warning           string   exiftool's warning for the file, if any
-error             string   why the file yielded no metadata (null when it did)
-exiftool_version  string   version of the exiftool that read the file
+error             string   why the file yielded no metadata (null when it did); `format` may still be
+                           set when exiftool named the file type
+exiftool_version  string   version of the exiftool that read the file (null if it never read it)
+
+Tag columns take the standard EXIF copy first (IFD0, then ExifIFD), then XMP; maker-note copies fill
+text columns only (a maker note's numeric ISO is often a raw code, not the speed).
 """
 
 from __future__ import annotations
