@@ -31,6 +31,8 @@ class GMMSettings:
     max_iter: int = 200
     seed: int = 0
     target_fpr: float = 0.02
+    threshold_from: str = "fit"  # "fit": quantile of the fitting set's own scores (published);
+    # "crossval": quantile of out-of-fold scores (5 folds), unbiased when the mixture overfits
 
 
 class ExtractorMismatch(ValueError):
@@ -46,6 +48,29 @@ def state_fingerprint(state_dict: dict) -> str:
         digest.update(str(tuple(tensor.shape)).encode())
         digest.update(tensor.float().numpy().tobytes())
     return digest.hexdigest()[:16]
+
+
+def _mixture(settings: GMMSettings) -> GaussianMixture:
+    return GaussianMixture(
+        n_components=settings.n_components,
+        covariance_type=settings.covariance_type,
+        init_params=settings.init_params,
+        reg_covar=settings.reg_covar,
+        max_iter=settings.max_iter,
+        random_state=settings.seed,
+    )
+
+
+def _out_of_fold_scores(features: np.ndarray, settings: GMMSettings, folds: int = 5) -> np.ndarray:
+    """Each feature scored by a mixture fitted without it (k folds, seeded)."""
+    from sklearn.model_selection import KFold
+
+    scores = np.empty(len(features))
+    for train, held in KFold(n_splits=min(folds, len(features)), shuffle=True, random_state=settings.seed).split(features):
+        if len(train) < max(2, settings.n_components):
+            raise ValueError(f"{len(features)} photos are too few for a cross-validated threshold")
+        scores[held] = _mixture(settings).fit(features[train]).score_samples(features[held])
+    return scores
 
 
 @dataclass
@@ -67,15 +92,14 @@ class OneClassDetector:
                 f"{len(features)} photos to fit a {settings.n_components}-component mixture: the oneclass_fit split "
                 "needs more photos (add photos, raise tags.split.fractions.oneclass_fit or lower oneclass.n_components)"
             )
-        gmm = GaussianMixture(
-            n_components=settings.n_components,
-            covariance_type=settings.covariance_type,
-            init_params=settings.init_params,
-            reg_covar=settings.reg_covar,
-            max_iter=settings.max_iter,
-            random_state=settings.seed,
-        ).fit(features)
-        threshold = float(np.quantile(gmm.score_samples(features), settings.target_fpr))
+        gmm = _mixture(settings).fit(features)
+        if settings.threshold_from == "crossval":
+            scores = _out_of_fold_scores(features, settings)
+        elif settings.threshold_from == "fit":
+            scores = gmm.score_samples(features)
+        else:
+            raise ValueError(f"threshold_from must be 'fit' or 'crossval', not {settings.threshold_from!r}")
+        threshold = float(np.quantile(scores, settings.target_fpr))
         return cls(gmm, threshold, settings, extractor_id, vocabulary_hash, len(features))
 
     def score(self, features: np.ndarray) -> np.ndarray:
