@@ -18,7 +18,6 @@ from sdaie.tags.split import bucket_python, row_key_python
 
 REAL_SPLITS = {"pretext_train": "binary_train", "pretext_val": "binary_val"}
 DEFAULT_GENERATED_FRACTIONS = {"binary_train": 0.6, "binary_val": 0.1, "test": 0.3}
-COLUMNS = ["dataset", "path", "content_hash", "label", "split"]
 
 
 def generated_split(content_hash: str | None, dataset: str, path: str, fractions: dict[str, float], seed: int) -> str:

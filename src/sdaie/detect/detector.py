@@ -14,7 +14,6 @@ the extractor as one sequence (see `sdaie.detect.features`).
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ import torch
 from sdaie.detect.binary import BinaryDetector
 from sdaie.detect.features import DEFAULT_MAX_PATCHES, image_feature, image_patches
 from sdaie.detect.oneclass import OneClassDetector, state_fingerprint
+from sdaie.exif.listing import list_files
 from sdaie.model.backbone import ExtractorConfig
 from sdaie.train.binary import teacher_from_checkpoint
 from sdaie.train.common import load_checkpoint, pick_device
@@ -46,20 +46,11 @@ class DetectionResult:
     error: str | None = None  # why the file could not be scored
 
 
-def extractor_id(pretext_path: Path) -> str:
-    extractor, _, _ = teacher_from_checkpoint(pretext_path)
-    return state_fingerprint(extractor.state_dict())
-
-
 def iter_image_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
-    """Files as given, folders recursively (sorted, hidden entries skipped)."""
+    """Files as given, folders recursively (the EXIF stage's listing: sorted, hidden entries skipped)."""
     for path in map(Path, paths):
         if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    if not name.startswith("."):
-                        yield Path(root) / name
+            yield from (path / relpath for relpath in list_files(path))
         else:
             yield path
 

@@ -7,7 +7,6 @@ fingerprint is stored in the file's metadata so a GMM is never fitted on feature
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -102,11 +101,11 @@ def read_features(paths: list[Path], *, splits: list[str] | None = None) -> tupl
 def fit_report(detector, fit_rows: pa.Table, held_out: np.ndarray) -> dict:
     """What the one-class threshold gives: target and reached false-positive rates."""
     reached = float(detector.is_generated(held_out).mean()) if len(held_out) else float("nan")
-    return json.loads(json.dumps({
+    return {
         "target_fpr": detector.settings.target_fpr,
         "threshold": detector.threshold,
         "fit_images": fit_rows.num_rows,
         "held_out_images": int(len(held_out)),
         "held_out_fpr": reached,
         "extractor_id": detector.extractor_id,
-    }))
+    }
