@@ -70,7 +70,7 @@ from sdaie.tags.ranges import (
     log_column,
     log_expr,
 )
-from sdaie.tags.split import TRAIN_SPLIT, check_fractions, with_split
+from sdaie.tags.split import SPLITS, TRAIN_SPLIT, check_fractions, with_split
 from sdaie.tags.summary import build_summary, write_summary
 from sdaie.tags.vocab import Vocabulary
 
@@ -86,9 +86,13 @@ IDENTITY_COLUMNS: dict[str, pl.DataType] = {
 REQUIRED_COLUMNS = ("dataset", "path")
 _MAKE_RAW, _MODEL_RAW = "_make_raw", "_model_raw"
 _PAIR_KEY, _PAIR = "_pair_key", "_pair"
+_ROW_CLASS = "_row_class"
 # Parquet codec of the output: lz4 writes with about 12% less CPU than zstd for a file about 1.8x as
 # large (1M rows: ~69 MiB instead of ~38 MiB); pass compression="zstd" to favour size.
 PARQUET_COMPRESSION = "lz4"
+# Inputs up to this many rows are read and parsed once and kept in memory (about 200 MiB per million
+# rows); larger ones stream twice through the raw files, with memory independent of their size.
+IN_MEMORY_ROWS = 4_000_000
 
 
 def _parsed(tag: str) -> str:
@@ -159,6 +163,11 @@ def _stage0(path: Path) -> pl.LazyFrame:
     )
 
 
+def _input_rows(paths: list[Path]) -> int:
+    """Total rows of the raw tables, from their Parquet metadata."""
+    return sum(pl.scan_parquet(p).select(pl.len()).collect().item() for p in paths)
+
+
 def _pair_key_expr() -> pl.Expr:
     """One String per raw (make, model) pair; nulls become a NUL byte so they stay distinct."""
     return pl.concat_str(
@@ -186,13 +195,15 @@ class _Counts:
 _PRESENT, _OUT_OF_RANGE = 1, 2  # numeric status codes in the facts file (0: missing)
 
 
-def _count_pass(base: pl.LazyFrame, facts_path: Path) -> _Counts:
-    """Pass 1: count everything later steps need, with memory independent of the number of rows.
+def _count_pass(base: pl.LazyFrame, facts_path: Path | None) -> _Counts:
+    """Pass 1: count everything later steps need.
 
     The compact per-row facts (raw make and model, split, usable, code values, numeric status as
-    Int8) stream to a temporary Parquet file; independent lazy ``group_by`` queries then read only
-    their columns from it. (Several ``group_by`` queries over one shared in-memory plan would make
-    polars cache that plan whole, which grows with the input.)
+    Int8) feed independent ``group_by`` queries. With ``facts_path`` (streaming mode) the facts first
+    stream to that temporary Parquet file and each query reads only its columns from it, so memory
+    does not depend on the number of rows (several ``group_by`` queries over one shared plan would
+    make polars cache that plan whole, which grows with the input). Without it, ``base`` is an
+    in-memory frame and the queries run on the facts in memory.
     """
     status = []
     for tag, spec in NUMERIC_TAGS.items():
@@ -205,22 +216,44 @@ def _count_pass(base: pl.LazyFrame, facts_path: Path) -> _Counts:
             .otherwise(pl.lit(0, pl.Int8))
             .alias(f"status:{tag}")
         )
-    base.select(_MAKE_RAW, _MODEL_RAW, "split", "usable", *CODE_TAGS, *status).sink_parquet(
-        facts_path, compression="lz4", statistics=False
-    )
-    facts = pl.scan_parquet(facts_path)
+    facts = base.select(_MAKE_RAW, _MODEL_RAW, _row_class_expr(), *CODE_TAGS, *status)
+    if facts_path is not None:
+        facts.sink_parquet(facts_path, compression="lz4", statistics=False)
+        facts = pl.scan_parquet(facts_path)
+    else:
+        facts = facts.collect().lazy()
     numeric = []
     for tag in NUMERIC_TAGS:
         state = pl.col(f"status:{tag}")
         numeric += [(state == _PRESENT).sum().alias(f"present:{tag}"), (state == _OUT_OF_RANGE).sum().alias(f"oor:{tag}")]
     queries = [
-        facts.group_by(_MAKE_RAW, _MODEL_RAW, "split", "usable").agg(pl.len().alias("rows"), *numeric),
-        *[facts.group_by(tag, "split", "usable").agg(pl.len().alias("rows")) for tag in CODE_TAGS],
+        facts.group_by(_MAKE_RAW, _MODEL_RAW, _ROW_CLASS).agg(pl.len().alias("rows"), *numeric),
+        *[facts.group_by(tag, _ROW_CLASS).agg(pl.len().alias("rows")) for tag in CODE_TAGS],
     ]
+    # the streaming engine's group_by is also the faster one on in-memory frames
     pairs, *codes = pl.collect_all(
         queries, engine="streaming", optimizations=pl.QueryOptFlags(comm_subplan_elim=False)
     )
-    return _Counts(pairs=pairs, codes=dict(zip(CODE_TAGS, codes)))
+    return _Counts(pairs=_decode_row_class(pairs), codes={tag: _decode_row_class(c) for tag, c in zip(CODE_TAGS, codes)})
+
+
+def _row_class_expr() -> pl.Expr:
+    """One small integer per (split, usable): a cheaper group key than the split's text."""
+    split = pl.col("split").cast(pl.Enum(SPLITS)).to_physical().cast(pl.UInt8)
+    return (split * 2 + pl.col("usable").cast(pl.UInt8)).alias(_ROW_CLASS)
+
+
+def _decode_row_class(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with ``split`` and ``usable`` in place of the row class."""
+    classes = pl.DataFrame(
+        {
+            _ROW_CLASS: [2 * i + u for i in range(len(SPLITS)) for u in (0, 1)],
+            "split": [name for name in SPLITS for _ in (0, 1)],
+            "usable": [bool(u) for _ in SPLITS for u in (0, 1)],
+        },
+        schema={_ROW_CLASS: pl.UInt8, "split": pl.String, "usable": pl.Boolean},
+    )
+    return frame.join(classes, on=_ROW_CLASS, how="left").drop(_ROW_CLASS)
 
 
 def _marginal(groups: pl.DataFrame, by: list[str]) -> pl.DataFrame:
@@ -345,6 +378,7 @@ def normalize_tables(
     split_fractions: dict[str, float] | None = None,
     split_seed: int = 0,
     compression: str = PARQUET_COMPRESSION,
+    in_memory_rows: int | None = IN_MEMORY_ROWS,
 ) -> NormalizeStats:
     """Normalize ``raw_paths`` into ``output`` (Parquet); see the module doc for the columns.
 
@@ -371,11 +405,18 @@ def normalize_tables(
     mark = time.perf_counter()
     output.parent.mkdir(parents=True, exist_ok=True)
     base = _with_base_columns(pl.concat([_stage0(p) for p in raw_paths], how="vertical"), fractions, split_seed)
-    facts_path = output.with_name(output.name + ".facts.tmp")
-    try:
-        counts = _count_pass(base, facts_path)
-    finally:
-        facts_path.unlink(missing_ok=True)
+    in_memory = in_memory_rows is not None and _input_rows(raw_paths) <= in_memory_rows
+    if in_memory:
+        base = base.collect().lazy()
+        phases["read, parse, split"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        counts = _count_pass(base, None)
+    else:
+        facts_path = output.with_name(output.name + ".facts.tmp")
+        try:
+            counts = _count_pass(base, facts_path)
+        finally:
+            facts_path.unlink(missing_ok=True)
     phases["pass 1: counts"] = time.perf_counter() - mark
 
     mark = time.perf_counter()

@@ -16,11 +16,14 @@ per row):
 Both take the column's dtype when the caller knows it (``LazyFrame.collect_schema()``): numeric
 columns then skip the string path entirely. Without a dtype the expression casts to String first,
 which works for every dtype but costs a float-to-text round trip on numeric columns.
-:func:`with_parsed_columns` gives the same results for many columns of a LazyFrame with the text
-work staged in temporary columns (what :mod:`sdaie.tags.normalize` uses).
+:func:`with_parsed_columns` gives the same results for many columns of a LazyFrame, parsing each
+text column once per distinct value (what :mod:`sdaie.tags.normalize` uses: raw tags take few
+distinct values).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import polars as pl
 
@@ -72,6 +75,20 @@ def parse_float_expr(column: str | pl.Expr, dtype: pl.DataType | None = None) ->
     return parse_float_text_expr(expr.cast(pl.String))
 
 
+def parse_code_text_expr(text: pl.Expr) -> pl.Expr:
+    """Canonical code text of a String expression (the text case of :func:`parse_code_expr`)."""
+    text = text.str.strip_chars(" \t\r\n\x00")
+    number = text.cast(pl.Float64, strict=False)
+    integral = number.is_finite() & (number.round(0) == number) & (number.abs() < 2.0**53)
+    return (
+        pl.when(text == "")
+        .then(pl.lit(None, pl.String))
+        .when(integral)
+        .then(number.cast(pl.Int64, strict=False).cast(pl.String))
+        .otherwise(text)
+    )
+
+
 def parse_code_expr(column: str | pl.Expr, dtype: pl.DataType | None = None) -> pl.Expr:
     """A String expression with a categorical code in canonical text form (see the module doc)."""
     expr = _as_expr(column)
@@ -89,16 +106,28 @@ def parse_code_expr(column: str | pl.Expr, dtype: pl.DataType | None = None) -> 
             .then(value.cast(pl.Int64, strict=False).cast(pl.String))
             .otherwise(value.cast(pl.String))
         )
-    text = expr.cast(pl.String).str.strip_chars(" \t\r\n\x00")
-    number = text.cast(pl.Float64, strict=False)
-    integral = number.is_finite() & (number.round(0) == number) & (number.abs() < 2.0**53)
-    return (
-        pl.when(text == "")
-        .then(pl.lit(None, pl.String))
-        .when(integral)
-        .then(number.cast(pl.Int64, strict=False).cast(pl.String))
-        .otherwise(text)
-    )
+    return parse_code_text_expr(expr.cast(pl.String))
+
+
+def by_distinct_values(
+    parse: Callable[[pl.Expr], pl.Expr], dtype: pl.DataType
+) -> Callable[[pl.Series], pl.Series]:
+    """A batch function for ``Expr.map_batches``: ``parse`` on the batch's distinct values only.
+
+    Rows pick up their value by a hash lookup (``replace_strict``), so a column with few distinct
+    strings (the usual case: ``"1/250"``, ``"f/2.8"``...) costs one lookup per row instead of a chain
+    of string kernels. A batch with mostly distinct values is parsed row by row. Either way the result
+    equals ``parse`` applied to every row (null rows give null, as ``parse`` does).
+    """
+
+    def run(batch: pl.Series) -> pl.Series:
+        distinct = batch.unique().drop_nulls()
+        if 2 * len(distinct) > len(batch):
+            return batch.to_frame("v").select(parse(pl.col("v")).cast(dtype)).to_series().alias(batch.name)
+        parsed = distinct.to_frame("v").select(parse(pl.col("v")).cast(dtype)).to_series()
+        return batch.replace_strict(distinct, parsed, default=None, return_dtype=dtype)
+
+    return run
 
 
 def with_parsed_columns(
@@ -108,70 +137,36 @@ def with_parsed_columns(
     schema: pl.Schema | dict[str, pl.DataType],
     keep: list[str] | None = None,
 ) -> pl.LazyFrame:
-    """Select ``keep`` columns plus parsed columns from ``frame``, staging the text parsing.
+    """Select ``keep`` columns plus parsed columns from ``frame``, parsing text on distinct values.
 
     ``floats`` and ``codes`` map an output name to its source column; the result is the same as
-    ``parse_float_expr`` / ``parse_code_expr`` per column, but the text paths run as successive
-    ``with_columns`` steps over temporary columns, so every intermediate string is computed once
-    whatever the engine's common-subexpression elimination does. Source columns absent from
-    ``schema`` give all-null outputs. Output columns: ``keep``, then ``floats``, then ``codes``, in the
-    order given, whatever the source dtypes (so tables of different sources concatenate).
+    ``parse_float_expr`` / ``parse_code_expr`` per column, but text columns are parsed once per
+    distinct value in each batch (:func:`by_distinct_values`; elementwise, so it streams). Source
+    columns absent from ``schema`` give all-null outputs. Output columns: ``keep``, then ``floats``,
+    then ``codes``, in the order given, whatever the source dtypes (so tables of different sources
+    concatenate).
     """
     keep = list(keep or [])
-    first: list[pl.Expr] = []
-    text_floats: list[str] = []
-    text_codes: list[str] = []
+    exprs: list[pl.Expr] = []
     for out, source in floats.items():
         dtype = schema.get(source)
         if dtype is None:
-            first.append(pl.lit(None, pl.Float64).alias(out))
+            exprs.append(pl.lit(None, pl.Float64).alias(out))
         elif _is_textual(dtype):
-            text_floats.append(out)
-            s = pl.col(source).cast(pl.String).str.strip_chars(_STRIP).str.strip_prefix("/")
-            first.append(s.alias(f"__s_{out}"))
+            batch = by_distinct_values(parse_float_text_expr, pl.Float64)
+            text = pl.col(source).cast(pl.String)
+            exprs.append(text.map_batches(batch, return_dtype=pl.Float64, is_elementwise=True).alias(out))
         else:
-            first.append(parse_float_expr(source, dtype).alias(out))
+            exprs.append(parse_float_expr(source, dtype).alias(out))
     for out, source in codes.items():
         dtype = schema.get(source)
         if dtype is None:
-            first.append(pl.lit(None, pl.String).alias(out))
+            exprs.append(pl.lit(None, pl.String).alias(out))
         elif _is_textual(dtype):
-            text_codes.append(out)
-            first.append(pl.col(source).cast(pl.String).str.strip_chars(" \t\r\n\x00").alias(f"__t_{out}"))
+            batch = by_distinct_values(parse_code_text_expr, pl.String)
+            text = pl.col(source).cast(pl.String)
+            exprs.append(text.map_batches(batch, return_dtype=pl.String, is_elementwise=True).alias(out))
         else:
-            first.append(parse_code_expr(source, dtype).alias(out))
+            exprs.append(parse_code_expr(source, dtype).alias(out))
     # with_columns, not select: literal (all-null) outputs then take the frame's height
-    staged = frame.with_columns(first).select(*keep, *[expr.meta.output_name() for expr in first])
-    order = [*keep, *floats, *codes]
-    if not (text_floats or text_codes):
-        return staged.select(order)
-    second: list[pl.Expr] = []
-    for out in text_floats:
-        s = pl.col(f"__s_{out}")
-        second += [
-            s.cast(pl.Float64, strict=False).alias(f"__w_{out}"),
-            s.str.find("/", literal=True).alias(f"__p_{out}"),
-        ]
-    for out in text_codes:
-        second.append(pl.col(f"__t_{out}").cast(pl.Float64, strict=False).alias(f"__n_{out}"))
-    third: list[pl.Expr] = []
-    for out in text_floats:
-        s, slash = pl.col(f"__s_{out}"), pl.col(f"__p_{out}")
-        numerator = s.str.head(slash).str.strip_chars().cast(pl.Float64, strict=False)
-        denominator = s.str.slice(slash + 1).str.strip_chars().cast(pl.Float64, strict=False)
-        third.append(
-            pl.when(slash.is_null()).then(pl.col(f"__w_{out}")).otherwise(numerator / denominator).alias(f"__v_{out}")
-        )
-    for out in text_codes:
-        text, number = pl.col(f"__t_{out}"), pl.col(f"__n_{out}")
-        integral = number.is_finite() & (number.round(0) == number) & (number.abs() < 2.0**53)
-        third.append(
-            pl.when(text == "")
-            .then(pl.lit(None, pl.String))
-            .when(integral)
-            .then(number.cast(pl.Int64, strict=False).cast(pl.String))
-            .otherwise(text)
-            .alias(out)
-        )
-    fourth = [_finite_or_null(pl.col(f"__v_{out}")).alias(out) for out in text_floats]
-    return staged.with_columns(second).with_columns(third).with_columns(fourth).select(order)
+    return frame.with_columns(exprs).select(*keep, *floats, *codes)
