@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sdaie.detect.binary import GENERATED, REAL
-from sdaie.tags.split import bucket_python, row_key_python
+from sdaie.tags.split_keys import bucket_python, row_key_python
 
 REAL_SPLITS = {"pretext_train": "binary_train", "pretext_val": "binary_val"}
 DEFAULT_GENERATED_FRACTIONS = {"binary_train": 0.6, "binary_val": 0.1, "test": 0.3}
