@@ -11,7 +11,8 @@ with rule_logging(snakemake.log[0]) as log:
     paths = [Path(p) for p in snakemake.input]
     features, rows, extractor_id = read_features(paths, splits=["oneclass_fit"])
     held_out, _, _ = read_features(paths, splits=["test"])
-    detector = OneClassDetector.fit(features, GMMSettings(**snakemake.params.options), extractor_id=extractor_id)
+    detector = OneClassDetector.fit(features, GMMSettings(**snakemake.params.options), extractor_id=extractor_id,
+                                    max_patches=snakemake.params.max_patches)
     detector.save(Path(snakemake.output.model))
     report = fit_report(detector, rows, held_out)
     Path(snakemake.output.report).write_text(json.dumps(report, indent=2))

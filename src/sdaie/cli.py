@@ -110,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="folder with pretext.pt, oneclass.npz and optionally binary.pt (default results/models)")
     detect.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="default: a GPU when there is one")
     detect.add_argument("--format", choices=["table", "csv", "json"], default="table", help="output format (default table)")
-    detect.add_argument("--max-patches", type=_positive_int, default=20_000, help="64x64 patches per image at most (default 20000)")
+    detect.add_argument("--max-patches", type=_positive_int, default=None,
+                        help="64x64 patches per image at most (default: as the one-class GMM was fitted, else 20000)")
     return parser
 
 

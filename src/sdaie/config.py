@@ -87,6 +87,17 @@ def check_semantics(config: dict[str, Any]) -> None:
             raise ConfigError(f"binary.generated names {name!r}, which is not a generated dataset in datasets")
     if binary.get("generated_split") and not math.isclose(sum(binary["generated_split"].values()), 1.0, abs_tol=1e-6):
         raise ConfigError(f"binary.generated_split must sum to 1: {binary['generated_split']}")
+    evaluate = config.get("evaluate") or {}
+    for name in evaluate.get("generated") or []:
+        if name not in datasets or datasets[name]["kind"] != "generated":
+            raise ConfigError(f"evaluate.generated names {name!r}, which is not a generated dataset in datasets")
+    for spec in evaluate.get("perturbations", []):
+        from sdaie.evaluate.perturb import parse_perturbation
+
+        try:
+            parse_perturbation(spec)
+        except ValueError as exc:
+            raise ConfigError(f"evaluate.perturbations: {exc}") from None
     if not tag_datasets(config):
         raise ConfigError("no photo dataset is configured: the tag table needs at least one dataset of kind 'photo'")
 
@@ -97,6 +108,14 @@ def tag_datasets(config: dict[str, Any]) -> list[str]:
     if names:
         return list(names)
     return [name for name, ds in config["datasets"].items() if ds["kind"] == "photo"]
+
+
+def evaluated_generated(config: dict[str, Any]) -> list[str]:
+    """Names of the generated datasets the evaluation scores."""
+    names = (config.get("evaluate") or {}).get("generated")
+    if names is not None:
+        return list(names)
+    return [name for name, ds in config["datasets"].items() if ds["kind"] == "generated"]
 
 
 def is_demo_dataset(config: dict[str, Any], name: str) -> bool:

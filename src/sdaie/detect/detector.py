@@ -56,17 +56,18 @@ def iter_image_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
 
 
 class Detector:
-    def __init__(self, models: str | Path, device: str = "auto", max_patches: int = DEFAULT_MAX_PATCHES):
+    def __init__(self, models: str | Path, device: str = "auto", max_patches: int | None = None):
+        """`max_patches` defaults to what the one-class GMM's features were computed with."""
         models = Path(models)
         missing = [name for name in (PRETEXT, ONECLASS) if not (models / name).exists()]
         if missing:
             raise FileNotFoundError(f"{models}: missing {', '.join(missing)} (run the pipeline, or point --models at its models folder)")
         self.device = pick_device(device)
-        self.max_patches = max_patches
         self.extractor, _, pretext_state = teacher_from_checkpoint(models / PRETEXT)
         self.extractor.to(self.device)
         self.extractor_id = state_fingerprint(self.extractor.state_dict())
         self.oneclass = OneClassDetector.load(models / ONECLASS, extractor_id=self.extractor_id)
+        self.max_patches = max_patches or self.oneclass.max_patches or DEFAULT_MAX_PATCHES
         self.binary = None
         if (models / BINARY).exists():
             state = load_checkpoint(models / BINARY)

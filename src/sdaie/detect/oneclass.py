@@ -81,10 +81,11 @@ class OneClassDetector:
     extractor_id: str
     vocabulary_hash: str | None = None
     fit_size: int = 0
+    max_patches: int | None = None  # patches per image of the features it was fitted on (score likewise)
 
     @classmethod
     def fit(cls, features: np.ndarray, settings: GMMSettings | None = None, *, extractor_id: str,
-            vocabulary_hash: str | None = None) -> OneClassDetector:
+            vocabulary_hash: str | None = None, max_patches: int | None = None) -> OneClassDetector:
         settings = settings or GMMSettings()
         features = np.asarray(features, dtype=np.float64)
         if len(features) < max(2, settings.n_components):
@@ -100,7 +101,7 @@ class OneClassDetector:
         else:
             raise ValueError(f"threshold_from must be 'fit' or 'crossval', not {settings.threshold_from!r}")
         threshold = float(np.quantile(scores, settings.target_fpr))
-        return cls(gmm, threshold, settings, extractor_id, vocabulary_hash, len(features))
+        return cls(gmm, threshold, settings, extractor_id, vocabulary_hash, len(features), max_patches)
 
     def score(self, features: np.ndarray) -> np.ndarray:
         """Log-likelihood per feature vector (higher = more like real photos)."""
@@ -124,6 +125,7 @@ class OneClassDetector:
             "extractor_id": self.extractor_id,
             "vocabulary_hash": self.vocabulary_hash,
             "fit_size": self.fit_size,
+            "max_patches": self.max_patches,
         }
         g = self.gmm
         tmp = Path(path).with_name(Path(path).name + ".tmp.npz")
@@ -151,7 +153,8 @@ class OneClassDetector:
             gmm.precisions_ = gmm.precisions_cholesky_**2
         gmm.converged_, gmm.n_iter_, gmm.lower_bound_ = True, 0, float("nan")
         gmm.n_features_in_ = gmm.means_.shape[1]
-        detector = cls(gmm, meta["threshold"], settings, meta["extractor_id"], meta["vocabulary_hash"], meta["fit_size"])
+        detector = cls(gmm, meta["threshold"], settings, meta["extractor_id"], meta["vocabulary_hash"], meta["fit_size"],
+                       meta.get("max_patches"))
         if extractor_id is not None:
             detector.check_extractor(extractor_id)
         return detector

@@ -1,0 +1,69 @@
+"""Baselines that show what the pretext task adds, fitted exactly like the one-class detector.
+
+    random_oneclass   the extractor's architecture with random (seeded) weights + the same GMM recipe
+    srm_stats         a GMM over simple SRM residual statistics (sdaie.evaluate.srm_stats)
+
+Both are fitted on the features of the same `oneclass_fit` photos, unperturbed, with the settings of
+the `oneclass` config section.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sdaie.detect.features import image_patches
+from sdaie.detect.oneclass import GMMSettings, OneClassDetector, state_fingerprint
+from sdaie.model.backbone import ExtractorConfig, SDAIEExtractor
+from sdaie.train.common import save_checkpoint
+
+log = logging.getLogger(__name__)
+
+RANDOM_ONECLASS, SRM_STATS = "random_oneclass", "srm_stats"
+SRM_STATS_ID = "srm_stats/1"  # the "extractor id" of the non-learned features
+
+
+def random_extractor(config: ExtractorConfig, seed: int) -> SDAIEExtractor:
+    """The extractor's architecture at its seeded random initialisation, frozen."""
+    generator_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        extractor = SDAIEExtractor(config)
+    finally:
+        torch.random.set_rng_state(generator_state)
+    return extractor.eval().requires_grad_(False)
+
+
+def save_random_extractor(extractor: SDAIEExtractor, config: ExtractorConfig, path: Path, seed: int) -> None:
+    """Saved like a pretext model.pt, so every loader of extractors reads it."""
+    save_checkpoint(path, model={f"extractor.{k}": v for k, v in extractor.state_dict().items()},
+                    extractor_config=asdict(config), kind="random_baseline", seed=seed)
+
+
+def fit_baselines(images: list[Path], extractor: SDAIEExtractor, settings: GMMSettings, *, max_patches: int,
+                  device: torch.device, decode) -> dict[str, OneClassDetector]:
+    """Both baseline GMMs from the same photos (each decoded once)."""
+    from sdaie.evaluate.scoring import extractor_featurizer
+    from sdaie.evaluate.srm_stats import srm_statistics
+
+    featurize = extractor_featurizer(extractor.to(device), device)
+    random_features, srm_features = [], []
+    for path in images:
+        try:
+            pixels = decode(path)
+        except Exception as exc:
+            log.warning("%s: skipped, cannot decode: %s", path, exc)
+            continue
+        patches = image_patches(pixels, max_patches).patches
+        random_features.append(featurize(patches))
+        srm_features.append(srm_statistics(patches))
+    log.info("baselines: fitting on %d photos", len(random_features))
+    return {
+        RANDOM_ONECLASS: OneClassDetector.fit(np.array(random_features), settings,
+                                              extractor_id=state_fingerprint(extractor.state_dict())),
+        SRM_STATS: OneClassDetector.fit(np.array(srm_features), settings, extractor_id=SRM_STATS_ID),
+    }

@@ -1,0 +1,30 @@
+"""Snakemake entry point: the random-weights extractor and both baseline GMMs, fitted on the oneclass_fit photos."""
+
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import torch
+
+from sdaie.detect.oneclass import GMMSettings
+from sdaie.evaluate.baselines import fit_baselines, random_extractor, save_random_extractor
+from sdaie.patches.cut import decode_rgb
+from sdaie.train.binary import teacher_from_checkpoint
+from sdaie.train.common import pick_device
+from sdaie.workflow_io import rule_logging
+
+with rule_logging(snakemake.log[0]) as log:
+    torch.set_num_threads(snakemake.threads)
+    _, config, _ = teacher_from_checkpoint(Path(snakemake.input.extractor))
+    extractor = random_extractor(config, snakemake.params.seed)
+    save_random_extractor(extractor, config, Path(snakemake.output.random_extractor), snakemake.params.seed)
+    tags = pq.read_table(snakemake.input.tags, columns=["dataset", "path", "error", "split"])
+    fit = tags.filter(pc.and_(pc.is_null(tags.column("error")), pc.equal(tags.column("split"), "oneclass_fit")))
+    roots = {name: Path(root) for name, root in snakemake.params.roots.items()}
+    images = [roots[d] / p for d, p in zip(fit.column("dataset").to_pylist(), fit.column("path").to_pylist())]
+    fitted = fit_baselines(images, extractor, GMMSettings(**snakemake.params.oneclass),
+                           max_patches=snakemake.params.max_patches, device=pick_device(snakemake.params.device),
+                           decode=decode_rgb)
+    for name, detector in fitted.items():
+        detector.save(Path(snakemake.output[name]))
+        log.info("%s: fitted on %d photos, threshold %.3f", name, detector.fit_size, detector.threshold)

@@ -1,0 +1,34 @@
+"""Snakemake entry point: scores of one dataset's evaluation images, every perturbation and detector."""
+
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import torch
+
+from sdaie.evaluate.evaluation import ModelPaths, evaluation_images, load_scorers, subset
+from sdaie.evaluate.perturb import parse_perturbation
+from sdaie.evaluate.scoring import score_images
+from sdaie.train.common import pick_device
+from sdaie.workflow_io import rule_logging
+
+with rule_logging(snakemake.log[0]) as log:
+    torch.set_num_threads(snakemake.threads)
+    params, inputs = snakemake.params, snakemake.input
+    options = params.options
+    images = evaluation_images(
+        pq.read_table(inputs.images), snakemake.wildcards.dataset, params.kind, params.generator,
+        binary_trained=params.binary_trained, generated_fractions=params.binary["generated_split"],
+        seed=params.binary["seed"],
+    )
+    images = subset(images, options["max_images"])
+    baselines = inputs.baselines
+    scorers = load_scorers(
+        ModelPaths(Path(inputs.pretext), Path(inputs.oneclass), Path(inputs.binary[0]) if inputs.binary else None,
+                   Path(baselines[0]), Path(baselines[1]), Path(baselines[2])),
+        pick_device(options["device"]),
+    )
+    perturbations = [parse_perturbation(spec) for spec in options["perturbations"]]
+    log.info("%s: %d images x %d perturbations x %d detectors", snakemake.wildcards.dataset, len(images),
+             len(perturbations), len(scorers))
+    table = score_images(images, Path(params.root), perturbations, scorers, max_patches=params.max_patches)
+    pq.write_table(table, snakemake.output[0], compression="zstd")
