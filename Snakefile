@@ -5,7 +5,13 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# config.yaml is the default; a --configfile replaces it (merging would keep the demo datasets).
+if not workflow.overwrite_configfiles:
+
+    configfile: "config.yaml"
+
+
+report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
@@ -22,3 +28,4 @@ include: "rules/exif.smk"
 include: "rules/tags.smk"
 include: "rules/pretext.smk"
 include: "rules/detect.smk"
+include: "rules/evaluate.smk"

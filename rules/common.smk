@@ -1,7 +1,7 @@
 # Helpers and input functions shared by the rule files.
 from pathlib import Path
 
-from sdaie.config import check_semantics, is_demo_dataset, schema_path, tag_datasets
+from sdaie.config import check_semantics, evaluated_generated, is_demo_dataset, schema_path, tag_datasets
 from sdaie.exif.listing import list_files, shard_of
 
 
@@ -74,6 +74,25 @@ def patch_shard_files():
     return [stem + suffix for stem in patch_shard_stems() for suffix in (".npy", ".index.parquet")]
 
 
+def train_threads(rule_name, gpus):
+    """CPU cores of a training job: cpus_per_gpu per GPU; without GPU resources.<rule>.cpus, else --cores."""
+    request = config["resources"][rule_name]
+    if gpus > 0:
+        return gpus * request["cpus_per_gpu"]
+    return request["cpus"] or workflow.cores
+
+
+def train_resources(rule_name, gpus):
+    """What a training job asks SLURM for (config resources.<rule>); no GPU request when gpus is 0."""
+    request = config["resources"][rule_name]
+    resources = {"mem_mb": request["mem_mb"], "runtime": request["runtime"]}
+    if gpus > 0:
+        resources.update(gpu=gpus, cpus_per_gpu=request["cpus_per_gpu"])
+        if request["gpu_model"]:
+            resources["gpu_model"] = request["gpu_model"]
+    return resources
+
+
 def feature_image_table(wildcards):
     """Photo sets of the tag table are listed from it (it holds their split); others from their EXIF table."""
     if wildcards.dataset in tag_datasets(config):
@@ -88,10 +107,34 @@ def model_targets():
     return models
 
 
+def binary_model_if_any(wildcards):
+    return model_targets()[2:]
+
+
+def binary_curves_if_any(wildcards):
+    return [f"{RESULTS}/binary/metrics.csv"] if config["binary"]["generated"] else []
+
+
+def generator_name(name):
+    """A generated dataset's generator (its name when the config gives none); None for photo sets."""
+    dataset = config["datasets"][name]
+    return (dataset.get("generator") or name) if dataset["kind"] == "generated" else None
+
+
+def evaluated_datasets():
+    """The photo sets (their test split) and the generated sets the evaluation scores."""
+    return tag_datasets(config) + evaluated_generated(config)
+
+
+def evaluation_targets():
+    return [f"{RESULTS}/evaluation/{name}" for name in ("metrics.json", "report.html")]
+
+
 def final_targets():
     return (
         [exif_table(name) for name in config["datasets"]]
         + tag_outputs()
         + [f"{RESULTS}/features/{name}.parquet" for name in config["datasets"]]
         + model_targets()
+        + evaluation_targets()
     )

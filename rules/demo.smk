@@ -1,6 +1,10 @@
 # The built-in demo data: simulated camera photographs and two generator stand-ins.
 
 
+localrules:
+    demo_data,
+
+
 checkpoint demo_data:
     output:
         directory(config["demo"]["output"]),

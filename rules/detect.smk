@@ -2,6 +2,10 @@
 # that `sdaie detect` reads.
 
 
+localrules:
+    models_pretext,
+
+
 rule models_pretext:
     input:
         f"{RESULTS}/pretext/model.pt",
@@ -43,6 +47,7 @@ rule oneclass_fit:
         report=f"{RESULTS}/oneclass/fit_report.json",
     params:
         options=config["oneclass"],
+        max_patches=config["features"]["max_patches"],
     log:
         f"{LOGS}/oneclass_fit.log",
     conda:
@@ -63,7 +68,7 @@ rule binary_crops:
     log:
         f"{LOGS}/binary_crops.log",
     conda:
-        "../envs/data.yaml"
+        "../envs/torch.yaml"  # binary_data imports the detector module (PyTorch)
     script:
         "../workflow_scripts/binary_crops.py"
 
@@ -78,9 +83,9 @@ rule binary_train:
     params:
         options=config["binary"],
         run_dir=f"{RESULTS}/binary/run",
-    threads: workflow.cores
+    threads: train_threads("binary_train", config["binary"]["gpus"])
     resources:
-        gpu=config["binary"]["gpus"],
+        **train_resources("binary_train", config["binary"]["gpus"]),
     log:
         f"{LOGS}/binary_train.log",
     conda:

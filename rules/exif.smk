@@ -3,6 +3,10 @@
 # (rows of unchanged files are taken from the dataset's previous table).
 
 
+localrules:
+    exif_merge,
+
+
 rule exif_shard:
     input:
         shard_inputs,

@@ -27,9 +27,9 @@ rule pretext_train:
     params:
         pretext=config["pretext"],
         run_dir=f"{RESULTS}/pretext/run",
-    threads: workflow.cores
+    threads: train_threads("pretext_train", config["pretext"]["gpus"])
     resources:
-        gpu=config["pretext"]["gpus"],
+        **train_resources("pretext_train", config["pretext"]["gpus"]),
     log:
         f"{LOGS}/pretext_train.log",
     conda:

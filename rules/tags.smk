@@ -1,6 +1,10 @@
 # Tag normalization: canonical make/model, class indices, parsed numeric tags, split column.
 
 
+localrules:
+    tags,
+
+
 rule tags:
     input:
         raw=[exif_table(name) for name in tag_datasets(config)],

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import polars as pl
@@ -16,6 +18,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 SHARED_PHOTOS = REPO.parent / "shared" / "data" / "photos" / "exif-samples"
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+EVAL_PERTURBATIONS = ["none", "jpeg:90", "blur:1.0", "scale:0.5"]
 
 pytestmark = pytest.mark.slow
 
@@ -70,6 +73,7 @@ def project(tmp_path_factory) -> Path:
         "features": {"max_patches": 8},
         "oneclass": {"n_components": 1, "covariance_type": "diag"},
         "binary": {"generated": ["demo_standin_upconv"], "epochs": 1, "batch_size": 4, "n_patches": 2, "crop": 128, "workers": 0},
+        "evaluate": {"perturbations": EVAL_PERTURBATIONS},
     }
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     snakemake(workdir, "--cores", "2")
@@ -105,6 +109,34 @@ def test_run_produces_every_table(project):
         assert (results / "tags" / name).stat().st_size > 0
     for log in ("demo_data.log", "tags.log"):
         assert (results / "logs" / log).exists()
+
+
+def test_evaluation_report(project):
+    """Scores, metrics and the HTML report cover every generator, detector and perturbation."""
+    evaluation = project / "results" / "evaluation"
+    scores = pl.read_parquet(evaluation / "scores.parquet")
+    tags = pl.read_parquet(project / "results" / "tags" / "tags.parquet")
+    real = scores.filter(pl.col("label") == 0)
+    assert set(real["path"]) == set(tags.filter(pl.col("split") == "test")["path"])  # held-out photos only
+    assert set(scores["perturbation"]) == set(EVAL_PERTURBATIONS)
+    assert set(scores["detector"]) == {"oneclass", "binary", "random_oneclass", "srm_stats"}
+    upconv = scores.filter(pl.col("generator") == "standin-upconv")["path"].unique()
+    assert 0 < upconv.len() < 4  # the binary detector trained on this set: only its held-out images
+    assert scores.filter(pl.col("generator") == "standin-denoiser")["path"].n_unique() == 4
+    metrics = pl.read_parquet(evaluation / "metrics.parquet")
+    assert set(metrics["generator"]) == {"standin-upconv", "standin-denoiser", "mean"}
+    assert metrics.height == 4 * 3 * len(EVAL_PERTURBATIONS)
+    summary = json.loads((evaluation / "metrics.json").read_text())
+    assert set(summary) == {"oneclass", "binary", "random_oneclass", "srm_stats"}
+    html = (evaluation / "report.html").read_text()
+    for name in ["standin-upconv *", "standin-denoiser", *EVAL_PERTURBATIONS, "Pretext training", "Robustness"]:
+        assert name in html
+    report = project / "snakemake_report.zip"
+    snakemake(project, "--cores", "1", "--report", str(report))
+    with zipfile.ZipFile(report) as archive:
+        names = archive.namelist()
+    assert any(name.endswith("report.html") and "/raw/" in name for name in names)
+    assert any(name.endswith("robustness.png") for name in names)
 
 
 def test_second_run_has_nothing_to_do(project):
