@@ -1,21 +1,23 @@
-"""Snakemake entry point: train the binary detector with distillation toward the pretext extractor."""
-
-import shutil
-from dataclasses import fields
-from pathlib import Path
+"""Snakemake entry point: train the binary detector with distillation toward the pretext extractor
+(torchrun over the GPUs when given more than one)."""
 
 import torch
 
-from sdaie.train.binary import BinaryConfig, train_binary
+from sdaie.train.launch import launch
 from sdaie.workflow_io import rule_logging
 
 with rule_logging(snakemake.log[0]) as log:
     torch.set_num_threads(snakemake.threads)
-    names = {f.name for f in fields(BinaryConfig)}
-    config = BinaryConfig(**{k: v for k, v in snakemake.params.options.items() if k in names}, progress=False)
-    stem = Path(snakemake.input.crops[0][: -len(".npy")])
-    run_dir = Path(snakemake.params.run_dir)
-    metrics = train_binary([stem], run_dir, config, Path(snakemake.input.teacher))
-    shutil.copyfile(run_dir / "model.pt", snakemake.output.model)
-    shutil.copyfile(run_dir / "metrics.csv", snakemake.output.metrics)
-    log.info("binary detector: %s", metrics)
+    options = dict(snakemake.params.options)
+    options["progress"] = False  # the log file gets the metrics; no progress bar in it
+    spec = {
+        "trainer": "binary",
+        "stems": [snakemake.input.crops[0][: -len(".npy")]],
+        "run_dir": snakemake.params.run_dir,
+        "config": options,
+        "teacher": snakemake.input.teacher,
+        "model": snakemake.output.model,
+        "metrics": snakemake.output.metrics,
+    }
+    log.info("binary training: %s", spec)
+    log.info("binary detector: %s", launch(spec, options.get("gpus", 0)) or "see the metrics CSV")

@@ -8,7 +8,7 @@
 
 The crops come from patch shards whose index has a `label` column (0 real, 1 generated) and a
 `split` column (`binary_train`, `binary_val`). Checkpoints and resumption work as in the pretext
-trainer.
+trainer, and so does DDP under torchrun: each rank takes its share of every global batch.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import logging
 import math
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -65,10 +66,15 @@ def teacher_from_checkpoint(path: Path) -> tuple[SDAIEExtractor, ExtractorConfig
 
 
 class BinaryBatches(torch.utils.data.Dataset):
-    """Batch `i` of the run: rows from seeded per-epoch shuffles, augmentation seeded per (step, sample)."""
+    """Batch `i` of the run: rows from seeded per-epoch shuffles, augmentation seeded per (step, sample).
 
-    def __init__(self, stems: list[Path], rows: np.ndarray, config: BinaryConfig, start: int, steps: int, train: bool):
+    Under DDP (world > 1) a training batch is this rank's share of the global batch (samples rank,
+    rank + world, ...), each augmented exactly as in a single-process run."""
+
+    def __init__(self, stems: list[Path], rows: np.ndarray, config: BinaryConfig, start: int, steps: int, train: bool,
+                 rank: int = 0, world: int = 1):
         self.stems, self.rows, self.config, self.start, self.steps, self.train = stems, rows, config, start, steps, train
+        self.rank, self.world = rank, world
         self._shards = None
 
     def __len__(self):
@@ -93,15 +99,19 @@ class BinaryBatches(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int):
         rows = self.batch_rows(i)
+        samples = np.arange(len(rows))  # index in the global batch: it seeds the sample's augmentation
+        if self.train and self.world > 1:
+            samples = samples[self.rank :: self.world]
+            rows = rows[samples]
         crops = self.shards.crops(rows)
         step = self.start + i if self.train else -1 - i
         aug = Augmentation() if self.train and self.config.augment else None
         patches = np.empty((len(rows), self.config.n_patches, 3, 64, 64), np.uint8)
-        for k, crop in enumerate(crops):
+        for j, (k, crop) in enumerate(zip(samples.tolist(), crops)):
             rng = np.random.default_rng(np.random.SeedSequence([self.config.seed, 7, step + 10**9, k]))
             if aug is not None:
                 crop = augment_crop(crop, rng, aug)
-            patches[k] = random_patches(crop, self.config.n_patches, rng, aug)
+            patches[j] = random_patches(crop, self.config.n_patches, rng, aug)
         return torch.from_numpy(patches), torch.from_numpy(self._labels[rows])
 
 
@@ -139,6 +149,9 @@ def train_binary(
     rank, world = distributed()
     device = pick_device(config.device)
     if device.type == "cuda":
+        # an explicit index: set_device refuses a bare "cuda"
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")) if world > 1 else torch.cuda.current_device())
+        torch.cuda.set_device(device)
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     autocast = config.amp and device.type == "cuda"
@@ -167,12 +180,14 @@ def train_binary(
         optimizer.load_state_dict(state["optimizer"])
         set_rng_state(state["rng"])
         start = state["step"]
-    train_model = nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    train_model = model
+    if world > 1:
+        train_model = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     if config.compile if config.compile is not None else device.type == "cuda":
         train_model = torch.compile(train_model)
 
     data = torch.utils.data.DataLoader(
-        BinaryBatches(stems, train_rows, config, start, steps, train=True),
+        BinaryBatches(stems, train_rows, config, start, steps, train=True, rank=rank, world=world),
         batch_size=None, num_workers=config.workers, pin_memory=device.type == "cuda",
         prefetch_factor=4 if config.workers else None,
     )
@@ -191,6 +206,8 @@ def train_binary(
         if rank == 0:
             save_checkpoint(checkpoint_path, model=model.state_dict(), optimizer=optimizer.state_dict(), step=step,
                             rng=rng_state(), config=asdict(config))
+        if world > 1:
+            torch.distributed.barrier()
 
     metrics: dict[str, float] = {}
     started, step = time.perf_counter(), start

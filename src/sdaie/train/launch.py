@@ -1,9 +1,11 @@
-"""Start pretext training from a JSON spec, in this process or under torchrun for several GPUs.
+"""Start a training run from a JSON spec, in this process or under torchrun for several GPUs.
 
     python -m sdaie.train.launch spec.json
 
-The spec holds: stems (patch shard stems), run_dir, config (PretextConfig fields), vocabulary (path of
-vocabulary.json), model and metrics (where to copy the final model and the metrics CSV).
+The spec holds: trainer ("pretext", the default, or "binary"), stems (patch shard stems), run_dir,
+config (PretextConfig or BinaryConfig fields), model and metrics (where to copy the final model and
+the metrics CSV), and vocabulary (path of vocabulary.json; pretext) or teacher (path of the pretext
+model.pt; binary).
 """
 
 from __future__ import annotations
@@ -28,16 +30,23 @@ def pretext_config(values: dict) -> PretextConfig:
     return PretextConfig(**{k: v for k, v in values.items() if k in names})
 
 
+def binary_config(values: dict):
+    """BinaryConfig from a config section, ignoring keys that are not trainer settings (gpus, generated...)."""
+    from sdaie.train.binary import BinaryConfig
+
+    names = {f.name for f in fields(BinaryConfig)}
+    return BinaryConfig(**{k: v for k, v in values.items() if k in names})
+
+
 def run_spec(spec: dict) -> dict:
-    config = pretext_config(spec["config"])
-    vocabulary = json.loads(Path(spec["vocabulary"]).read_text())
-    metrics = train_pretext(
-        [Path(s) for s in spec["stems"]],
-        Path(spec["run_dir"]),
-        config,
-        vocabulary,
-        restart_on_mismatch=True,
-    )
+    stems, run_dir = [Path(s) for s in spec["stems"]], Path(spec["run_dir"])
+    if spec.get("trainer", "pretext") == "binary":
+        from sdaie.train.binary import train_binary
+
+        metrics = train_binary(stems, run_dir, binary_config(spec["config"]), Path(spec["teacher"]))
+    else:
+        vocabulary = json.loads(Path(spec["vocabulary"]).read_text())
+        metrics = train_pretext(stems, run_dir, pretext_config(spec["config"]), vocabulary, restart_on_mismatch=True)
     if int(os.environ.get("RANK", "0")) == 0:
         run_dir = Path(spec["run_dir"])
         shutil.copyfile(run_dir / "model.pt", spec["model"])
@@ -45,11 +54,11 @@ def run_spec(spec: dict) -> dict:
     return metrics
 
 
-def launch(spec: dict, gpus: int) -> None:
-    """Train in-process, or with torchrun over `gpus` GPUs when there is more than one."""
+def launch(spec: dict, gpus: int) -> dict | None:
+    """Train in-process (returns the last validation metrics), or with torchrun over `gpus` GPUs when
+    there is more than one (returns None: the metrics are in the metrics CSV)."""
     if gpus <= 1:
-        run_spec(spec)
-        return
+        return run_spec(spec)
     spec_path = Path(spec["run_dir"]) / "spec.json"
     spec_path.parent.mkdir(parents=True, exist_ok=True)
     spec_path.write_text(json.dumps(spec))
@@ -57,6 +66,7 @@ def launch(spec: dict, gpus: int) -> None:
                "-m", "sdaie.train.launch", str(spec_path)]
     log.info("launching %s", " ".join(command))
     subprocess.run(command, check=True)
+    return None
 
 
 if __name__ == "__main__":

@@ -231,8 +231,8 @@ def train_pretext(
     rank, world = distributed()
     device = pick_device(config.device)
     if device.type == "cuda":
-        if world > 1:
-            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        # an explicit index: set_device refuses a bare "cuda"
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")) if world > 1 else torch.cuda.current_device())
         torch.cuda.set_device(device)
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
