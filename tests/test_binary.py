@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from sdaie.detect.binary import Augmentation, BinaryDetector, augment_crop, binary_loss, distillation_loss, random_patches
@@ -57,3 +58,14 @@ def test_augmentation_blurs_compresses_and_downscales():
     smooth = np.repeat(np.repeat(rng.integers(0, 256, (128, 128, 3), dtype=np.uint8), 2, 0), 2, 1)
     down = random_patches(smooth, 8, np.random.default_rng(3), Augmentation(downscale_p=1.0, downscale_range=(128, 128)))
     assert down.shape == (8, 3, 64, 64)
+
+
+def test_class_weights_balance_an_unbalanced_set_and_leave_a_balanced_one():
+    from sdaie.detect.binary import balanced_class_weights
+
+    weights = balanced_class_weights(np.array([0, 0, 0, 1]))
+    torch.testing.assert_close(weights, torch.tensor([4 / 6, 4 / 2]))
+    assert float((weights * torch.tensor([3.0, 1.0])).sum()) == 4.0  # total weight unchanged, split evenly
+    torch.testing.assert_close(balanced_class_weights(np.array([0, 1, 1, 0])), torch.ones(2))
+    with pytest.raises(ValueError, match="both classes"):
+        balanced_class_weights(np.zeros(5, dtype=int))

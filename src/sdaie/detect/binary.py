@@ -52,11 +52,24 @@ def distillation_loss(student: ExtractorOutput, teacher: ExtractorOutput) -> tor
 
 
 def binary_loss(logits: torch.Tensor, labels: torch.Tensor, student: ExtractorOutput, teacher: ExtractorOutput | None,
-                alpha: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(total, cross-entropy, distillation); without a teacher or with alpha 0 the last is zero."""
-    ce = F.cross_entropy(logits.float(), labels.long())
+                alpha: float, class_weights: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(total, cross-entropy, distillation); without a teacher or with alpha 0 the last is zero.
+
+    ``class_weights`` (real, generated) weight the cross-entropy (see :func:`balanced_class_weights`)."""
+    ce = F.cross_entropy(logits.float(), labels.long(), weight=class_weights)
     distill = distillation_loss(student, teacher) if teacher is not None and alpha > 0 else ce.new_zeros(())
     return ce + alpha * distill, ce, distill
+
+
+def balanced_class_weights(labels: np.ndarray) -> torch.Tensor:
+    """Weights (real, generated) that give both classes the same total weight: n / (2 n_c).
+
+    Equal to 1 for a balanced training set (the published setting); with, say, three real images per
+    generated one, an unweighted loss learns to call almost everything real at the 0.5 threshold."""
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=2).astype(np.float64)
+    if (counts == 0).any():
+        raise ValueError(f"the binary training split needs both classes, got counts (real, generated) {counts.tolist()}")
+    return torch.tensor(counts.sum() / (2 * counts), dtype=torch.float32)
 
 
 # ------------------------------------------------------------------------------- augmentation

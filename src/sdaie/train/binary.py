@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from sdaie.detect.binary import Augmentation, BinaryDetector, augment_crop, binary_loss, random_patches
+from sdaie.detect.binary import Augmentation, BinaryDetector, augment_crop, balanced_class_weights, binary_loss, random_patches
 from sdaie.model.backbone import ExtractorConfig, SDAIEExtractor
 from sdaie.patches.dataset import PatchShards, epoch_order, patches_to_float
 from sdaie.train.common import distributed, load_checkpoint, pick_device, rng_state, save_checkpoint, set_rng_state
@@ -44,6 +44,7 @@ class BinaryConfig:
     seed: int = 0
     init_from_pretext: bool = False
     augment: bool = True
+    class_balance: bool = True  # weight the cross-entropy so both classes count alike
     log_every: int = 10
     val_every: int = 100
     checkpoint_every: int = 100
@@ -170,6 +171,10 @@ def train_binary(
     if len(train_rows) == 0:
         raise ValueError("the binary shards hold no crop of the binary_train split")
     steps = config.epochs * math.ceil(len(train_rows) / config.batch_size)
+    class_weights = None
+    if config.class_balance:
+        labels = shards.index.column("label").to_numpy().astype(np.int64)[train_rows]
+        class_weights = balanced_class_weights(labels).to(device)
 
     checkpoint_path, start = run_dir / "checkpoint.pt", 0
     if checkpoint_path.exists():
@@ -219,7 +224,7 @@ def train_binary(
             logits, student = train_model(x)
             with torch.no_grad():
                 teacher_out = teacher(x) if config.alpha > 0 else None
-        loss, ce, distill = binary_loss(logits, labels, student, teacher_out, config.alpha)
+        loss, ce, distill = binary_loss(logits, labels, student, teacher_out, config.alpha, class_weights)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
