@@ -12,7 +12,7 @@ from PIL import Image
 from sklearn.metrics import average_precision_score, balanced_accuracy_score, roc_auc_score
 
 from sdaie.evaluate.evaluation import evaluation_images, subset
-from sdaie.evaluate.metrics import MEAN, binary_metrics, compute_metrics, metrics_summary, robustness_points, tpr_at_fpr
+from sdaie.evaluate.metrics import MEAN, UNPERTURBED_AT, binary_metrics, compute_metrics, metrics_summary, robustness_points, tpr_at_fpr
 from sdaie.evaluate.perturb import apply, jpeg_bytes, parse_perturbation
 from sdaie.evaluate.report import ReportInputs, render_report
 from sdaie.evaluate.srm_stats import DIM, srm_statistics
@@ -91,7 +91,7 @@ def test_metrics_per_generator_and_mean():
     summary = metrics_summary(metrics)
     assert set(summary) == {"oneclass", "binary"} and set(summary["binary"]) == {"none", "jpeg:95"}
     points = robustness_points(metrics)
-    assert set(points["axis"]) == {"jpeg"} and sorted(points["x"].unique()) == [95.0, 101.0]
+    assert set(points["axis"]) == {"jpeg"} and sorted(points["x"].unique()) == [95.0, UNPERTURBED_AT["jpeg"]]
 
 
 # ----------------------------------------------------------------------------- perturbations

@@ -24,7 +24,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 from sdaie.evaluate.perturb import parse_perturbation
 
 # where the unperturbed images sit on each robustness axis (not re-encoded: just right of quality 100)
-UNPERTURBED_AT = {"jpeg": 101.0, "blur": 0.0, "scale": 1.0}
+UNPERTURBED_AT = {"jpeg": 104.0, "blur": 0.0, "scale": 1.0}
 MEAN = "mean"  # the `generator` of the rows that average over generators
 METRICS = ("auc", "ap", "ap_real_positive", "balanced_accuracy", "tpr_at_1fpr", "tpr_at_5fpr", "fpr")
 
