@@ -1,0 +1,141 @@
+"""A real, small run of the detection pipeline on the demo data, through the library (no Snakemake).
+
+Demo data -> EXIF tables -> tag table -> patch shard -> brief pretext training -> GMM on the
+`oneclass_fit` photos' features -> brief binary training on one stand-in -> scores of the held-out
+`test` photos and of the stand-ins, as the evaluation computes them (sdaie.evaluate).
+
+What holds at this budget and is asserted: the binary detector separates held-out images of the
+stand-in it trained on from held-out photos, and beats the one-class detector there.
+
+What does NOT hold, measured and left open (issue 4): the one-class detector's AUC on the stand-ins.
+Brief pretext training moves the features away from what separates them: GMM AUC on the upconv
+stand-in (20 re-splits each) was 0.90 +- 0.03 with the randomly initialised extractor, 0.84 +- 0.07
+after 40 pretext steps at lr 1e-4, 0.57 +- 0.11 after 40 at lr 3e-4 (4 diagonal components: 0.93,
+0.90, 0.75); 0.43 in this fixture's run. The denoiser stand-in stays near 0.5 in every case. The
+evaluation's random-weights baseline reports the same comparison in every run.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+import torch
+
+from sdaie.demo import build_demo
+from sdaie.detect.binary import BinaryDetector
+from sdaie.detect.binary_data import binary_table
+from sdaie.detect.oneclass import GMMSettings, OneClassDetector
+from sdaie.detect.tables import read_features, write_feature_table
+from sdaie.evaluate.evaluation import evaluation_images
+from sdaie.evaluate.metrics import compute_metrics
+from sdaie.evaluate.perturb import parse_perturbation
+from sdaie.evaluate.scoring import binary_scorer, extractor_featurizer, gmm_scorer, score_images
+from sdaie.exif.extract import extract_to_parquet
+from sdaie.exif.listing import list_files
+from sdaie.model.backbone import ExtractorConfig
+from sdaie.patches.cut import cut_photos, select_shard
+from sdaie.tags.normalize import normalize_tables
+from sdaie.train.binary import BinaryConfig, teacher_from_checkpoint, train_binary
+from sdaie.train.common import load_checkpoint
+from sdaie.train.pretext import PretextConfig, train_pretext
+
+SEED = 0
+MAX_PATCHES = 16  # 64x64 patches per image: all of a 256x256 image
+CROP = 128
+UPCONV, DENOISER = "standin-upconv", "standin-denoiser"
+SPLIT = {"pretext_train": 0.4, "pretext_val": 0.1, "oneclass_fit": 0.25, "test": 0.25}
+GENERATED_SPLIT = {"binary_train": 0.5, "binary_val": 0.1, "test": 0.4}  # more held-out images than the default
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> dict:
+    """Everything the assertions need: per-detector AUCs, and the scores."""
+    root = tmp_path_factory.mktemp("demo_detection")
+    demo = root / "demo"
+    build_demo(demo, seed=SEED, cameras=4, photos_per_camera=24, generated_per_set=30, width=256, height=256, workers=2)
+    datasets = {
+        "demo_photos": demo / "photos",
+        "demo_standin_upconv": demo / "generated" / "standin_upconv",
+        "demo_standin_denoiser": demo / "generated" / "standin_denoiser",
+    }
+    generator = {"demo_standin_upconv": UPCONV, "demo_standin_denoiser": DENOISER}
+
+    exif = {}
+    for name, folder in datasets.items():
+        exif[name] = root / "exif" / f"{name}.parquet"
+        extract_to_parquet(folder, list(list_files(folder)), exif[name], dataset=name)
+    tags_path, vocab_path = root / "tags" / "tags.parquet", root / "tags" / "vocabulary.json"
+    normalize_tables([exif["demo_photos"]], tags_path, vocab_out=vocab_path, summary_out=root / "tags" / "summary.md",
+                     min_count=1, split_fractions=SPLIT, split_seed=SEED)
+    tags = pq.read_table(tags_path)
+
+    # Pretext: a few steps only (CPU). At lr 1e-4 the features stay near the seeded initialisation,
+    # whose fixed SRM high-pass front end already sees the stand-ins' missing camera traces; longer
+    # or faster (lr 3e-4 .. 1e-3) brief runs measured lower one-class AUCs on the upconv set.
+    stem = root / "patches" / "shard_0_of_1"
+    cut_photos(select_shard(tags, 0, 1, ["pretext_train", "pretext_val"]), {"demo_photos": datasets["demo_photos"]}, stem,
+               crop=CROP, crops_per_photo=4, seed=SEED)
+    pretext = PretextConfig(steps=24, batch_size=8, n_patches=4, lr=1e-4, seed=SEED, val_every=24, checkpoint_every=24,
+                            workers=0, progress=False, device="cpu")
+    train_pretext([stem], root / "pretext", pretext, json.loads(vocab_path.read_text()))
+    pretext_model = root / "pretext" / "model.pt"
+
+    # One-class: the demo config's GMM recipe on the oneclass_fit photos' whole-image features.
+    photos = tags.filter(pc.and_(pc.is_null(tags.column("error")), pc.equal(tags.column("split"), "oneclass_fit")))
+    features_path = root / "features" / "demo_photos.parquet"
+    features_path.parent.mkdir(parents=True)
+    write_feature_table(photos, datasets["demo_photos"], pretext_model, features_path, kind="photo", generator=None,
+                        device="cpu", max_patches=MAX_PATCHES)
+    fit, _, extractor_id = read_features([features_path], splits=["oneclass_fit"])
+    oneclass = OneClassDetector.fit(fit, GMMSettings(n_components=1, covariance_type="diag", threshold_from="crossval"),
+                                    extractor_id=extractor_id, max_patches=MAX_PATCHES)
+
+    # Binary: trained on the upconv stand-in (its binary_train/binary_val images) against the pretext photos.
+    table = binary_table(tags_path, [exif["demo_standin_upconv"]], GENERATED_SPLIT, SEED)
+    crops = root / "binary" / "crops"
+    cut_photos(table.filter(pc.is_in(table.column("split"), pa.array(["binary_train", "binary_val"]))), datasets, crops,
+               crop=CROP, crops_per_photo=2, seed=SEED)
+    binary_config = BinaryConfig(epochs=3, batch_size=16, n_patches=4, lr=1e-3, alpha=0.05, seed=SEED, val_every=1000,
+                                 checkpoint_every=1000, workers=0, progress=False, device="cpu")
+    train_binary([crops], root / "binary" / "run", binary_config, pretext_model)
+    state = load_checkpoint(root / "binary" / "run" / "model.pt")
+    binary = BinaryDetector(ExtractorConfig.from_dict(state["extractor_config"]))
+    binary.load_state_dict(state["model"])
+
+    # Scores: held-out test photos, every denoiser image, the upconv images the binary detector never saw.
+    extractor, _, _ = teacher_from_checkpoint(pretext_model)
+    scorers = [gmm_scorer("oneclass", extractor_featurizer(extractor, CPU), oneclass), binary_scorer(binary.eval(), CPU)]
+    none = [parse_perturbation("none")]
+    tables = [score_images(evaluation_images(tags, "demo_photos", "photo", None), datasets["demo_photos"], none, scorers,
+                           max_patches=MAX_PATCHES)]
+    for name, gen in generator.items():
+        images = evaluation_images(pq.read_table(exif[name]), name, "generated", gen,
+                                   binary_trained=name == "demo_standin_upconv", generated_fractions=GENERATED_SPLIT,
+                                   seed=SEED)
+        tables.append(score_images(images, datasets[name], none, scorers, max_patches=MAX_PATCHES))
+    scores = pl.from_arrow(pa.concat_tables(tables))
+    metrics = compute_metrics(scores)
+    auc = {(d, g): a for d, g, a in metrics.select("detector", "generator", "auc").iter_rows()}
+    print("demo detection AUCs:", {f"{d}/{g}": round(a, 3) for (d, g), a in auc.items()})
+    return {"scores": scores, "auc": auc}
+
+
+def test_scores_cover_the_held_out_images(run):
+    scores = run["scores"]
+    assert scores["error"].null_count() == scores.height
+    counts = scores.filter(pl.col("detector") == "oneclass").group_by("generator").len()
+    counts = dict(counts.iter_rows())
+    assert counts[None] >= 15 and counts[UPCONV] >= 8 and counts[DENOISER] == 30, counts
+
+
+def test_binary_beats_oneclass_on_its_training_generator(run):
+    auc = run["auc"]
+    assert auc[("binary", UPCONV)] >= 0.85, auc  # measured 0.956 (seed 0)
+    assert auc[("binary", UPCONV)] > auc[("oneclass", UPCONV)], auc
