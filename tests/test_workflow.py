@@ -199,7 +199,8 @@ def test_detect_scores_a_mixed_folder(project, tmp_path):
         assert rows[name]["error"] and rows[name]["oneclass_loglik"] is None
     for path in photos + generated:
         row = rows[path.name]
-        assert row["error"] is None and row["patches"] == 16
+        # scored as the GMM's fitting photos were: at most features.max_patches (8) patches of 64x64
+        assert row["error"] is None and row["patches"] == 8
         assert isinstance(row["oneclass_generated"], bool) and 0 <= row["binary_probability"] <= 1
     ok = subprocess.run(command[:4] + [str(mixed / photos[0].name)] + command[5:], capture_output=True, text=True, timeout=300)
     assert ok.returncode == 0, ok.stderr
