@@ -31,8 +31,8 @@ import torch
 
 from sdaie.detect.binary_data import binary_table
 from sdaie.detect.oneclass import GMMSettings, OneClassDetector
-from sdaie.detect.tables import fit_report, read_features, write_feature_table
-from sdaie.evaluate.baselines import fit_baselines, random_extractor, save_random_extractor
+from sdaie.detect.tables import fit_report, read_features, readable_images, write_feature_table
+from sdaie.evaluate.baselines import fit_baselines, oneclass_fit_images, random_extractor, save_random_extractor
 from sdaie.evaluate.evaluation import ModelPaths, evaluation_images, load_scorers, subset
 from sdaie.evaluate.perturb import parse_perturbation
 from sdaie.evaluate.scoring import score_images
@@ -100,10 +100,8 @@ class Experiment:
         start, counts = time.perf_counter(), {}
         (self.results / "features").mkdir(parents=True, exist_ok=True)
         for name in self.config["datasets"]:
-            images = self.image_table(name)
-            images = images.filter(pc.and_(pc.equal(images.column("dataset"), name), pc.is_null(images.column("error"))))
             counts[name] = write_feature_table(
-                images, self.roots[name], self.models / "pretext.pt", self.results / "features" / f"{name}.parquet",
+                readable_images(self.image_table(name), name), self.roots[name], self.models / "pretext.pt", self.results / "features" / f"{name}.parquet",
                 kind=self.config["datasets"][name]["kind"], generator=self.generator(name),
                 device=self.config["features"]["device"], max_patches=self.config["features"]["max_patches"])
         self.stage("features", time.perf_counter() - start, images=counts)
@@ -146,9 +144,7 @@ class Experiment:
         extractor = random_extractor(model_config, evaluate["baseline_seed"])
         paths = [folder / "random_extractor.pt", folder / "random_oneclass.npz", folder / "srm_stats.npz"]
         save_random_extractor(extractor, model_config, paths[0], evaluate["baseline_seed"])
-        tags = pq.read_table(self.tags, columns=["dataset", "path", "error", "split"])
-        fit = tags.filter(pc.and_(pc.is_null(tags.column("error")), pc.equal(tags.column("split"), "oneclass_fit")))
-        images = [self.roots[d] / p for d, p in zip(fit.column("dataset").to_pylist(), fit.column("path").to_pylist())]
+        images = oneclass_fit_images(self.tags, self.roots)
         fitted = fit_baselines(images, extractor, GMMSettings(**self.config["oneclass"]),
                                max_patches=self.config["features"]["max_patches"], device=pick_device(evaluate["device"]),
                                decode=decode_rgb)

@@ -2,12 +2,10 @@
 
 from pathlib import Path
 
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import torch
 
 from sdaie.detect.oneclass import GMMSettings
-from sdaie.evaluate.baselines import fit_baselines, random_extractor, save_random_extractor
+from sdaie.evaluate.baselines import fit_baselines, oneclass_fit_images, random_extractor, save_random_extractor
 from sdaie.patches.cut import decode_rgb
 from sdaie.train.binary import teacher_from_checkpoint
 from sdaie.train.common import pick_device
@@ -18,10 +16,7 @@ with rule_logging(snakemake.log[0]) as log:
     _, config, _ = teacher_from_checkpoint(Path(snakemake.input.extractor))
     extractor = random_extractor(config, snakemake.params.seed)
     save_random_extractor(extractor, config, Path(snakemake.output.random_extractor), snakemake.params.seed)
-    tags = pq.read_table(snakemake.input.tags, columns=["dataset", "path", "error", "split"])
-    fit = tags.filter(pc.and_(pc.is_null(tags.column("error")), pc.equal(tags.column("split"), "oneclass_fit")))
-    roots = {name: Path(root) for name, root in snakemake.params.roots.items()}
-    images = [roots[d] / p for d, p in zip(fit.column("dataset").to_pylist(), fit.column("path").to_pylist())]
+    images = oneclass_fit_images(Path(snakemake.input.tags), snakemake.params.roots)
     fitted = fit_baselines(images, extractor, GMMSettings(**snakemake.params.oneclass),
                            max_patches=snakemake.params.max_patches, device=pick_device(snakemake.params.device),
                            decode=decode_rgb)

@@ -2,17 +2,15 @@
 
 from pathlib import Path
 
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import torch
 
-from sdaie.detect.tables import write_feature_table
+from sdaie.detect.tables import readable_images, write_feature_table
 from sdaie.workflow_io import rule_logging
 
 with rule_logging(snakemake.log[0]) as log:
     torch.set_num_threads(snakemake.threads)
-    images = pq.read_table(snakemake.input.images)
-    images = images.filter(pc.and_(pc.equal(images.column("dataset"), snakemake.wildcards.dataset), pc.is_null(images.column("error"))))
+    images = readable_images(pq.read_table(snakemake.input.images), snakemake.wildcards.dataset)
     count = write_feature_table(
         images,
         Path(snakemake.params.root),

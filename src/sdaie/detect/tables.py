@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sdaie.detect.features import DEFAULT_MAX_PATCHES, image_feature, image_patches
@@ -38,6 +39,11 @@ FEATURE_SCHEMA = pa.schema(
         ("feature", pa.list_(pa.float32())),
     ]
 )
+
+
+def readable_images(table: pa.Table, dataset: str) -> pa.Table:
+    """Rows of ``table`` (a tag or EXIF table) of ``dataset`` whose file was read without error."""
+    return table.filter(pc.and_(pc.equal(table.column("dataset"), dataset), pc.is_null(table.column("error"))))
 
 
 def write_feature_table(images: pa.Table, root: Path, extractor_path: Path, output: Path, *, kind: str,

@@ -14,6 +14,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import torch
 
 from sdaie.detect.features import image_patches
@@ -42,6 +44,13 @@ def save_random_extractor(extractor: SDAIEExtractor, config: ExtractorConfig, pa
     """Saved like a pretext model.pt, so every loader of extractors reads it."""
     save_checkpoint(path, model={f"extractor.{k}": v for k, v in extractor.state_dict().items()},
                     extractor_config=asdict(config), kind="random_baseline", seed=seed)
+
+
+def oneclass_fit_images(tags_path: Path, roots: dict[str, Path]) -> list[Path]:
+    """Files of the readable photos of the ``oneclass_fit`` split: what the baselines' GMMs fit on."""
+    tags = pq.read_table(tags_path, columns=["dataset", "path", "error", "split"])
+    fit = tags.filter(pc.and_(pc.is_null(tags.column("error")), pc.equal(tags.column("split"), "oneclass_fit")))
+    return [Path(roots[d]) / p for d, p in zip(fit.column("dataset").to_pylist(), fit.column("path").to_pylist())]
 
 
 def fit_baselines(images: list[Path], extractor: SDAIEExtractor, settings: GMMSettings, *, max_patches: int,
