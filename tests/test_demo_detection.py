@@ -5,14 +5,18 @@ Demo data -> EXIF tables -> tag table -> patch shard -> brief pretext training -
 `test` photos and of the stand-ins, as the evaluation computes them (sdaie.evaluate).
 
 What holds at this budget and is asserted: the binary detector separates held-out images of the
-stand-in it trained on from held-out photos, and beats the one-class detector there.
+stand-in it trained on from held-out photos, and beats the one-class detector there. Checked over
+demo seeds 0-4 (this file with SEED changed): binary AUC on held-out upconv images 1.00, 1.00, 1.00,
+0.93, 1.00. Its learning rate is 3e-4, not the published 1e-3: at batch 16 (published: 100), 1e-3
+left seed 2's detector at chance (training loss stuck near 0.7, AUC 0.29 at 3 epochs, 0.47 at 6).
 
 What does NOT hold, measured and left open (issue 4): the one-class detector's AUC on the stand-ins.
-Brief pretext training moves the features away from what separates them: GMM AUC on the upconv
-stand-in (20 re-splits each) was 0.90 +- 0.03 with the randomly initialised extractor, 0.84 +- 0.07
-after 40 pretext steps at lr 1e-4, 0.57 +- 0.11 after 40 at lr 3e-4 (4 diagonal components: 0.93,
-0.90, 0.75); 0.43 in this fixture's run. The denoiser stand-in stays near 0.5 in every case. The
-evaluation's random-weights baseline reports the same comparison in every run.
+It depends on the training seed as much as on the recipe. This fixture (24 pretext steps, lr 1e-4),
+seeds 0-4, upconv / denoiser: 0.43 / 0.65, 0.81 / 0.46, 0.66 / 0.50, 0.80 / 0.54, 0.89 / 0.45. With
+2.5x the photos and the demo config's recipe (100 steps, lr 3e-4, batch 16) it gave 0.89 / 0.57 at
+seed 0 but 0.50 / 0.43 at seed 1; over 20 re-splits of one such model's photos, 0.85 +- 0.03 / 0.59
++- 0.03, against 0.89 / 0.54 for random extractor weights. The evaluation's random-weights baseline
+reports the same comparison in every run.
 """
 
 from __future__ import annotations
@@ -102,7 +106,7 @@ def run(tmp_path_factory) -> dict:
     crops = root / "binary" / "crops"
     cut_photos(table.filter(pc.is_in(table.column("split"), pa.array(["binary_train", "binary_val"]))), datasets, crops,
                crop=CROP, crops_per_photo=2, seed=SEED)
-    binary_config = BinaryConfig(epochs=3, batch_size=16, n_patches=4, lr=1e-3, alpha=0.05, seed=SEED, val_every=1000,
+    binary_config = BinaryConfig(epochs=6, batch_size=16, n_patches=4, lr=3e-4, alpha=0.05, seed=SEED, val_every=1000,
                                  checkpoint_every=1000, workers=0, progress=False, device="cpu")
     train_binary([crops], root / "binary" / "run", binary_config, pretext_model)
     state = load_checkpoint(root / "binary" / "run" / "model.pt")
@@ -113,18 +117,21 @@ def run(tmp_path_factory) -> dict:
     extractor, _, _ = teacher_from_checkpoint(pretext_model)
     scorers = [gmm_scorer("oneclass", extractor_featurizer(extractor, CPU), oneclass), binary_scorer(binary.eval(), CPU)]
     none = [parse_perturbation("none")]
-    tables = [score_images(evaluation_images(tags, "demo_photos", "photo", None), datasets["demo_photos"], none, scorers,
+    held_out_photos = evaluation_images(tags, "demo_photos", "photo", None)
+    expected = {None: len(held_out_photos)}
+    tables = [score_images(held_out_photos, datasets["demo_photos"], none, scorers,
                            max_patches=MAX_PATCHES)]
     for name, gen in generator.items():
         images = evaluation_images(pq.read_table(exif[name]), name, "generated", gen,
                                    binary_trained=name == "demo_standin_upconv", generated_fractions=GENERATED_SPLIT,
                                    seed=SEED)
+        expected[gen] = len(images)
         tables.append(score_images(images, datasets[name], none, scorers, max_patches=MAX_PATCHES))
     scores = pl.from_arrow(pa.concat_tables(tables))
     metrics = compute_metrics(scores)
     auc = {(d, g): a for d, g, a in metrics.select("detector", "generator", "auc").iter_rows()}
     print("demo detection AUCs:", {f"{d}/{g}": round(a, 3) for (d, g), a in auc.items()})
-    return {"scores": scores, "auc": auc}
+    return {"scores": scores, "auc": auc, "expected": expected}
 
 
 def test_scores_cover_the_held_out_images(run):
@@ -132,10 +139,12 @@ def test_scores_cover_the_held_out_images(run):
     assert scores["error"].null_count() == scores.height
     counts = scores.filter(pl.col("detector") == "oneclass").group_by("generator").len()
     counts = dict(counts.iter_rows())
-    assert counts[None] >= 15 and counts[UPCONV] >= 8 and counts[DENOISER] == 30, counts
+    assert counts == run["expected"], counts  # every held-out image scored once per detector
+    # held out: the `test` photos, the upconv images the binary detector never saw, every denoiser image
+    assert counts[None] >= 10 and counts[UPCONV] >= 5 and counts[DENOISER] == 30, counts
 
 
 def test_binary_beats_oneclass_on_its_training_generator(run):
     auc = run["auc"]
-    assert auc[("binary", UPCONV)] >= 0.85, auc  # measured 0.956 (seed 0)
+    assert auc[("binary", UPCONV)] >= 0.85, auc  # seeds 0-4: 1.00, 1.00, 1.00, 0.93, 1.00
     assert auc[("binary", UPCONV)] > auc[("oneclass", UPCONV)], auc
