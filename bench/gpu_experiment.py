@@ -25,11 +25,10 @@ from dataclasses import fields
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import torch
 
-from sdaie.detect.binary_data import binary_table
+from sdaie.detect.binary_data import binary_table, training_rows
 from sdaie.detect.oneclass import GMMSettings, OneClassDetector
 from sdaie.detect.tables import fit_report, read_features, readable_images, write_feature_table
 from sdaie.evaluate.baselines import fit_baselines, oneclass_fit_images, random_extractor, save_random_extractor
@@ -124,7 +123,7 @@ class Experiment:
         table = binary_table(self.tags, generated, options["generated_split"], options["seed"])
         stem = self.results / "binary" / "crops"
         stem.parent.mkdir(parents=True, exist_ok=True)
-        train_val = table.filter(pc.is_in(table.column("split"), pa.array(["binary_train", "binary_val"])))
+        train_val = training_rows(table)
         cut_photos(train_val, self.roots, stem, crop=options["crop"], crops_per_photo=options["crops_per_image"],
                    seed=options["seed"])
         names = {f.name for f in fields(BinaryConfig)}

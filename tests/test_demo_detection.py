@@ -22,18 +22,16 @@ reports the same comparison in every run.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 import torch
 
 from sdaie.demo import build_demo
 from sdaie.detect.binary import BinaryDetector
-from sdaie.detect.binary_data import binary_table
+from sdaie.detect.binary_data import binary_table, training_rows
 from sdaie.detect.oneclass import GMMSettings, OneClassDetector
 from sdaie.detect.tables import read_features, write_feature_table
 from sdaie.evaluate.evaluation import evaluation_images
@@ -43,7 +41,7 @@ from sdaie.evaluate.scoring import binary_scorer, extractor_featurizer, gmm_scor
 from sdaie.exif.extract import extract_to_parquet
 from sdaie.exif.listing import list_files
 from sdaie.model.backbone import ExtractorConfig
-from sdaie.patches.cut import cut_photos, select_shard
+from sdaie.patches.cut import cut_photos, readable_rows, select_shard
 from sdaie.tags.normalize import normalize_tables
 from sdaie.train.binary import BinaryConfig, teacher_from_checkpoint, train_binary
 from sdaie.train.common import load_checkpoint
@@ -80,9 +78,7 @@ def run(tmp_path_factory) -> dict:
                      min_count=1, split_fractions=SPLIT, split_seed=SEED)
     tags = pq.read_table(tags_path)
 
-    # Pretext: a few steps only (CPU). At lr 1e-4 the features stay near the seeded initialisation,
-    # whose fixed SRM high-pass front end already sees the stand-ins' missing camera traces; longer
-    # or faster (lr 3e-4 .. 1e-3) brief runs measured lower one-class AUCs on the upconv set.
+    # Pretext: a few steps only (CPU); what this budget gives the one-class detector is in the docstring.
     stem = root / "patches" / "shard_0_of_1"
     cut_photos(select_shard(tags, 0, 1, ["pretext_train", "pretext_val"]), {"demo_photos": datasets["demo_photos"]}, stem,
                crop=CROP, crops_per_photo=4, seed=SEED)
@@ -92,7 +88,7 @@ def run(tmp_path_factory) -> dict:
     pretext_model = root / "pretext" / "model.pt"
 
     # One-class: the demo config's GMM recipe on the oneclass_fit photos' whole-image features.
-    photos = tags.filter(pc.and_(pc.is_null(tags.column("error")), pc.equal(tags.column("split"), "oneclass_fit")))
+    photos = readable_rows(tags, ["oneclass_fit"])
     features_path = root / "features" / "demo_photos.parquet"
     features_path.parent.mkdir(parents=True)
     write_feature_table(photos, datasets["demo_photos"], pretext_model, features_path, kind="photo", generator=None,
@@ -104,7 +100,7 @@ def run(tmp_path_factory) -> dict:
     # Binary: trained on the upconv stand-in (its binary_train/binary_val images) against the pretext photos.
     table = binary_table(tags_path, [exif["demo_standin_upconv"]], GENERATED_SPLIT, SEED)
     crops = root / "binary" / "crops"
-    cut_photos(table.filter(pc.is_in(table.column("split"), pa.array(["binary_train", "binary_val"]))), datasets, crops,
+    cut_photos(training_rows(table), datasets, crops,
                crop=CROP, crops_per_photo=2, seed=SEED)
     binary_config = BinaryConfig(epochs=6, batch_size=16, n_patches=4, lr=3e-4, alpha=0.05, seed=SEED, val_every=1000,
                                  checkpoint_every=1000, workers=0, progress=False, device="cpu")

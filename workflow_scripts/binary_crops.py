@@ -2,11 +2,9 @@
 
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sdaie.detect.binary_data import binary_table
+from sdaie.detect.binary_data import binary_table, training_rows
 from sdaie.patches.cut import cut_photos
 from sdaie.workflow_io import rule_logging
 
@@ -15,9 +13,8 @@ with rule_logging(snakemake.log[0]) as log:
     table = binary_table(snakemake.input.tags, list(snakemake.input.generated), options["generated_split"], options["seed"])
     stem = Path(snakemake.output[0][: -len(".npy")])
     pq.write_table(table, snakemake.output[3])
-    train_val = table.filter(pc.is_in(table.column("split"), pa.array(["binary_train", "binary_val"])))
     stats = cut_photos(
-        train_val,
+        training_rows(table),
         {name: Path(root) for name, root in snakemake.params.roots.items()},
         stem,
         crop=options["crop"],

@@ -30,6 +30,11 @@ def generated_split(content_hash: str | None, dataset: str, path: str, fractions
     return list(fractions)[-1]
 
 
+def training_rows(table: pa.Table) -> pa.Table:
+    """Rows of a `binary_table` that the detector trains and validates on (not its held-out test)."""
+    return table.filter(pc.is_in(table.column("split"), pa.array(sorted(set(REAL_SPLITS.values())))))
+
+
 def binary_table(tags_path, generated_exif: list, fractions: dict[str, float] | None = None, seed: int = 0) -> pa.Table:
     """Rows (dataset, path, content_hash, label, split) of the binary training and validation images."""
     fractions = fractions or DEFAULT_GENERATED_FRACTIONS

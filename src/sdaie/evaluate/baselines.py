@@ -14,13 +14,13 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import torch
 
 from sdaie.detect.features import image_patches
 from sdaie.detect.oneclass import GMMSettings, OneClassDetector, state_fingerprint
 from sdaie.model.backbone import ExtractorConfig, SDAIEExtractor
+from sdaie.patches.cut import readable_rows
 from sdaie.train.common import save_checkpoint
 
 log = logging.getLogger(__name__)
@@ -48,8 +48,7 @@ def save_random_extractor(extractor: SDAIEExtractor, config: ExtractorConfig, pa
 
 def oneclass_fit_images(tags_path: Path, roots: dict[str, Path]) -> list[Path]:
     """Files of the readable photos of the ``oneclass_fit`` split: what the baselines' GMMs fit on."""
-    tags = pq.read_table(tags_path, columns=["dataset", "path", "error", "split"])
-    fit = tags.filter(pc.and_(pc.is_null(tags.column("error")), pc.equal(tags.column("split"), "oneclass_fit")))
+    fit = readable_rows(pq.read_table(tags_path, columns=["dataset", "path", "error", "split"]), ["oneclass_fit"])
     return [Path(roots[d]) / p for d, p in zip(fit.column("dataset").to_pylist(), fit.column("path").to_pylist())]
 
 

@@ -143,12 +143,16 @@ def cut_photos(
     return stats
 
 
-def select_shard(tags: pa.Table, shard: int, n_shards: int, splits: list[str]) -> pa.Table:
-    """Rows of the tag table that belong to one patch shard: readable files of the given splits."""
+def readable_rows(tags: pa.Table, splits: list[str]) -> pa.Table:
+    """Rows of the tag table of readable files (no error) in the given splits."""
     import pyarrow.compute as pc
 
-    usable = pc.and_(pc.is_null(tags.column("error")), pc.is_in(tags.column("split"), pa.array(splits)))
-    tags = tags.filter(usable)
+    return tags.filter(pc.and_(pc.is_null(tags.column("error")), pc.is_in(tags.column("split"), pa.array(splits))))
+
+
+def select_shard(tags: pa.Table, shard: int, n_shards: int, splits: list[str]) -> pa.Table:
+    """Rows of the tag table that belong to one patch shard: readable files of the given splits."""
+    tags = readable_rows(tags, splits)
     keys = [h or f"{d}/{p}" for h, d, p in zip(tags.column("content_hash").to_pylist(), tags.column("dataset").to_pylist(), tags.column("path").to_pylist())]
     mask = pa.array([shard_of_hash(k, n_shards) == shard for k in keys], pa.bool_())
     return tags.filter(mask)
