@@ -49,6 +49,7 @@ def test_defaults_are_filled_in_nested_sections():
         ({"datasets": {"g": {"path": "x", "kind": "generated", "generator": "sd"}}}, "no photo dataset"),
         ({"datasets": {"p": {"path": "x", "kind": "photo"}, "g": {"path": "y", "kind": "generated", "generator": "sd"}}, "tags": {"datasets": ["g"]}}, "only photo datasets"),
         ({"datasets": {"bad name": {"path": "x", "kind": "photo"}}}, "does not match"),
+        (minimal(oneclass={"reg_covar": "shrink"}), "oneclass/reg_covar: 'shrink' is not valid"),
     ],
 )
 def test_invalid_configs_give_clear_errors(config, message):

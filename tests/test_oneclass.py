@@ -78,3 +78,44 @@ def test_crossvalidated_threshold_holds_its_rate_where_the_fit_quantile_does_not
     assert honest.is_generated(held_out).mean() < 0.3
     with pytest.raises(ValueError, match="threshold_from"):
         OneClassDetector.fit(fit, GMMSettings(threshold_from="median"), extractor_id="x")
+
+
+def correlated_features(n, seed, d=100, rank=5):
+    """Real features that vary along a few directions (fixed), plus a little independent noise."""
+    mixing = np.random.default_rng(7).normal(size=(rank, d))
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, rank)) @ mixing + 0.3 * rng.normal(size=(n, d))
+
+
+def test_ledoit_wolf_regularisation_is_the_ledoit_wolf_estimate_and_sees_broken_correlations(tmp_path):
+    from sklearn.covariance import LedoitWolf
+    from sklearn.metrics import roc_auc_score
+
+    fit, held_out = correlated_features(40, 0), correlated_features(200, 1)  # 40 photos, 100 dimensions
+    # Off-distribution: every feature's value is a real one, but taken from different samples, so each
+    # marginal is right and only the correlations are broken.
+    rng = np.random.default_rng(2)
+    pool = correlated_features(200, 3)
+    shuffled = np.stack([rng.permutation(pool[:, j]) for j in range(pool.shape[1])], axis=1)
+    settings = dict(n_components=1, threshold_from="crossval")
+    shrunk = OneClassDetector.fit(fit, GMMSettings(**settings, covariance_type="full", reg_covar="ledoit_wolf"),
+                                  extractor_id="x")
+    diagonal = OneClassDetector.fit(fit, GMMSettings(**settings, covariance_type="diag"), extractor_id="x")
+
+    # Up to a monotone map, the score is minus the Mahalanobis distance under sklearn's Ledoit-Wolf estimate.
+    probe = np.vstack([held_out, shuffled])
+    np.testing.assert_array_equal(np.argsort(shrunk.score(probe)), np.argsort(-LedoitWolf().fit(fit).mahalanobis(probe)))
+
+    def auc(detector):
+        scores = np.r_[detector.score(held_out), detector.score(shuffled)]
+        return roc_auc_score(np.r_[np.zeros(len(held_out)), np.ones(len(shuffled))], -scores)
+
+    assert auc(shrunk) > 0.95 and auc(diagonal) < 0.75, (auc(shrunk), auc(diagonal))
+    assert shrunk.is_generated(held_out).mean() < 0.15  # the cross-validated threshold still holds on real samples
+
+    shrunk.save(tmp_path / "gmm.npz")  # the chosen number is kept; scores are unchanged after loading
+    loaded = OneClassDetector.load(tmp_path / "gmm.npz")
+    assert loaded.gmm.reg_covar == shrunk.gmm.reg_covar > 0
+    np.testing.assert_array_equal(loaded.score(probe), shrunk.score(probe))
+    with pytest.raises(ValueError, match="ledoit_wolf"):
+        OneClassDetector.fit(fit, GMMSettings(reg_covar="shrink"), extractor_id="x")

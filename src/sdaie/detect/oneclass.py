@@ -4,6 +4,14 @@ Score = log-likelihood under the mixture (higher = more like the photos it was f
 threshold is the `target_fpr` quantile of the fitting set's own scores, so about that share of real
 photos falls below it; images below the threshold are called AI-generated.
 
+Covariance regularisation: `reg_covar` is added to every component's covariance diagonal (scikit-learn).
+Besides a number it can be "ledoit_wolf": the constant is then chosen from the fitting features by
+Ledoit and Wolf's optimal shrinkage (sklearn.covariance.ledoit_wolf_shrinkage): with shrinkage d and
+mean feature variance m, reg_covar = d m / (1 - d), which makes a one-component full mixture the
+Ledoit-Wolf covariance estimate up to a scale that leaves the ranking of scores unchanged. Made for
+fitting sets that are small next to the feature dimension (528), where the sample covariance is singular
+and a diagonal one ignores the correlations between features.
+
 Saved as one .npz file (no pickle): the mixture's arrays plus a JSON header with the threshold, the
 settings, and the fingerprint of the feature extractor and the vocabulary hash it was fitted with.
 Loading against another extractor fails with a clear message.
@@ -27,7 +35,7 @@ class GMMSettings:
     n_components: int = 5
     covariance_type: str = "full"
     init_params: str = "k-means++"
-    reg_covar: float = 1e-4
+    reg_covar: float | str = 1e-4  # or "ledoit_wolf": chosen from the fitting features (module docstring)
     max_iter: int = 200
     seed: int = 0
     target_fpr: float = 0.02
@@ -50,12 +58,28 @@ def state_fingerprint(state_dict: dict) -> str:
     return digest.hexdigest()[:16]
 
 
-def _mixture(settings: GMMSettings) -> GaussianMixture:
+LEDOIT_WOLF = "ledoit_wolf"
+
+
+def covariance_regularisation(features: np.ndarray, reg_covar: float | str) -> float:
+    """The constant added to the covariance diagonals: `reg_covar` itself, or the Ledoit-Wolf choice."""
+    if reg_covar == LEDOIT_WOLF:
+        from sklearn.covariance import ledoit_wolf_shrinkage
+
+        shrinkage = float(ledoit_wolf_shrinkage(features))
+        mean_variance = float(np.var(features, axis=0).mean())
+        return max(shrinkage * mean_variance / max(1.0 - shrinkage, 1e-6), 1e-6)
+    if isinstance(reg_covar, str):
+        raise ValueError(f"reg_covar must be a positive number or {LEDOIT_WOLF!r}, not {reg_covar!r}")
+    return float(reg_covar)
+
+
+def _mixture(settings: GMMSettings, features: np.ndarray) -> GaussianMixture:
     return GaussianMixture(
         n_components=settings.n_components,
         covariance_type=settings.covariance_type,
         init_params=settings.init_params,
-        reg_covar=settings.reg_covar,
+        reg_covar=covariance_regularisation(features, settings.reg_covar),
         max_iter=settings.max_iter,
         random_state=settings.seed,
     )
@@ -69,7 +93,7 @@ def _out_of_fold_scores(features: np.ndarray, settings: GMMSettings, folds: int 
     for train, held in KFold(n_splits=min(folds, len(features)), shuffle=True, random_state=settings.seed).split(features):
         if len(train) < max(2, settings.n_components):
             raise ValueError(f"{len(features)} photos are too few for a cross-validated threshold")
-        scores[held] = _mixture(settings).fit(features[train]).score_samples(features[held])
+        scores[held] = _mixture(settings, features[train]).fit(features[train]).score_samples(features[held])
     return scores
 
 
@@ -93,7 +117,7 @@ class OneClassDetector:
                 f"{len(features)} photos to fit a {settings.n_components}-component mixture: the oneclass_fit split "
                 "needs more photos (add photos, raise tags.split.fractions.oneclass_fit or lower oneclass.n_components)"
             )
-        gmm = _mixture(settings).fit(features)
+        gmm = _mixture(settings, features).fit(features)
         if settings.threshold_from == "crossval":
             scores = _out_of_fold_scores(features, settings)
         elif settings.threshold_from == "fit":
@@ -126,6 +150,7 @@ class OneClassDetector:
             "vocabulary_hash": self.vocabulary_hash,
             "fit_size": self.fit_size,
             "max_patches": self.max_patches,
+            "reg_covar_used": float(self.gmm.reg_covar),  # the number, also when chosen by Ledoit-Wolf
         }
         g = self.gmm
         tmp = Path(path).with_name(Path(path).name + ".tmp.npz")
@@ -153,6 +178,8 @@ class OneClassDetector:
             gmm.precisions_ = gmm.precisions_cholesky_**2
         gmm.converged_, gmm.n_iter_, gmm.lower_bound_ = True, 0, float("nan")
         gmm.n_features_in_ = gmm.means_.shape[1]
+        if "reg_covar_used" in meta:
+            gmm.reg_covar = meta["reg_covar_used"]
         detector = cls(gmm, meta["threshold"], settings, meta["extractor_id"], meta["vocabulary_hash"], meta["fit_size"],
                        meta.get("max_patches"))
         if extractor_id is not None:

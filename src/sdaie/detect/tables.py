@@ -113,5 +113,6 @@ def fit_report(detector, fit_rows: pa.Table, held_out: np.ndarray) -> dict:
         "fit_images": fit_rows.num_rows,
         "held_out_images": int(len(held_out)),
         "held_out_fpr": reached,
+        "reg_covar": float(detector.gmm.reg_covar),
         "extractor_id": detector.extractor_id,
     }
