@@ -82,6 +82,8 @@ def test_run_produces_every_table(project):
     assert tags.height == 24
     for name in ("pretext.pt", "oneclass.npz", "binary.pt"):
         assert (results / "models" / name).stat().st_size > 0
+    fit_report = json.loads((results / "oneclass" / "fit_report.json").read_text())
+    assert fit_report["reg_covar"] > 0 and fit_report["reg_covar"] != 1e-4  # chosen by Ledoit-Wolf from the features
     features = pl.read_parquet(results / "features" / "demo_standin_denoiser.parquet")
     assert features.height == 4 and features["feature"].list.len().to_list() == [528] * 4
     assert set(tags["dataset"]) == {"demo_photos", "my_photos"}

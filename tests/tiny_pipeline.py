@@ -23,7 +23,7 @@ BASE = {
     "patches": {"crop": 128, "crops_per_photo": 2, "shards": 2},
     "pretext": {"steps": 3, "batch_size": 4, "n_patches": 2, "val_every": 3, "checkpoint_every": 3, "workers": 0},
     "features": {"max_patches": 8},
-    "oneclass": {"n_components": 1, "covariance_type": "diag"},
+    "oneclass": {"n_components": 1, "covariance_type": "full", "reg_covar": "ledoit_wolf"},  # as config.yaml
     "binary": {"generated": ["demo_standin_upconv"], "epochs": 1, "batch_size": 4, "n_patches": 2, "crop": 128, "workers": 0},
 }
 
