@@ -9,6 +9,7 @@ same is done with the extractor's random initial weights (the evaluation's rando
 
     python bench/oneclass_seeds.py --size test --steps 24 --lr 1e-4 --batch 8          # the CI test's size
     python bench/oneclass_seeds.py --size demo --steps 300 --lr 3e-4 --batch 16        # config.yaml's size
+    python bench/oneclass_seeds.py --size demo --photos-per-camera 200 --steps 600 --lr 3e-4 --batch 16
 
 Sizes: `test` is tests/test_demo_detection.py's data (4 cameras x 24 photos at 256 x 256, 30 images
 per stand-in, 128 px crops, splits 0.4/0.1/0.25/0.25); `demo` is config.yaml's (4 x 40 photos at
@@ -103,14 +104,18 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=24)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--photos-per-camera", type=int, help="instead of the size's (24 test, 40 demo)")
     parser.add_argument("--work", type=Path, default=Path("results-bench/oneclass_seeds"))
     args = parser.parse_args()
     torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
-    size = SIZES[args.size]
+    size = dict(SIZES[args.size])
+    if args.photos_per_camera:
+        size["photos_per_camera"] = args.photos_per_camera
+    data = args.size if not args.photos_per_camera else f"{args.size}_{args.photos_per_camera}"
     results: dict[str, dict[tuple[str, str], list[float]]] = {"pretext": {}, "random weights": {}}
     for seed in args.seeds:
         started = time.perf_counter()
-        root = prepare(args.work / args.size, seed, size)
+        root = prepare(args.work / data, seed, size)
         run = root / f"pretext_{args.steps}_{args.lr:g}_{args.batch}"
         if not (run / "model.pt").exists():
             config = PretextConfig(steps=args.steps, batch_size=args.batch, n_patches=4, lr=args.lr, seed=seed,
@@ -127,7 +132,7 @@ def main() -> None:
         line["seconds"] = round(time.perf_counter() - started)
         print(json.dumps(line), flush=True)
 
-    print(f"\nOne-class ROC AUC, held-out photos against each stand-in; size {args.size}, pretext {args.steps} steps, "
+    print(f"\nOne-class ROC AUC, held-out photos against each stand-in; size {data}, pretext {args.steps} steps, "
           f"lr {args.lr:g}, batch {args.batch}; seeds {args.seeds}\n")
     print("| extractor | mixture | stand-in | per seed | median | min |")
     print("|---|---|---|---|---|---|")
