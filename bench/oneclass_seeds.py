@@ -31,8 +31,9 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from sdaie.demo import build_demo
-from sdaie.detect.features import image_feature, image_patches
+from sdaie.detect.features import image_patches
 from sdaie.detect.oneclass import GMMSettings, OneClassDetector
+from sdaie.evaluate.scoring import extractor_featurizer
 from sdaie.exif.extract import extract_to_parquet
 from sdaie.exif.listing import list_files
 from sdaie.model.backbone import ExtractorConfig, SDAIEExtractor
@@ -77,7 +78,8 @@ def prepare(work: Path, seed: int, size: dict) -> Path:
 
 
 def features(extractor: SDAIEExtractor, files: list[Path]) -> np.ndarray:
-    return np.array([image_feature(extractor, image_patches(decode_rgb(f), MAX_PATCHES).patches, CPU) for f in files])
+    featurize = extractor_featurizer(extractor, CPU)
+    return np.array([featurize(image_patches(decode_rgb(f), MAX_PATCHES).patches) for f in files])
 
 
 def held_out_aucs(extractor: SDAIEExtractor, root: Path) -> dict[tuple[str, str], float]:
@@ -107,7 +109,6 @@ def main() -> None:
     parser.add_argument("--photos-per-camera", type=int, help="instead of the size's (24 test, 40 demo)")
     parser.add_argument("--work", type=Path, default=Path("results-bench/oneclass_seeds"))
     args = parser.parse_args()
-    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
     size = dict(SIZES[args.size])
     if args.photos_per_camera:
         size["photos_per_camera"] = args.photos_per_camera

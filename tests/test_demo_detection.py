@@ -12,9 +12,9 @@ left seed 2's detector at chance (training loss stuck near 0.7, AUC 0.29 at 3 ep
 
 What does NOT hold, measured and left open (issue 4): the one-class detector's AUC on the stand-ins.
 At this size the pretext network barely learns camera traces (even after 200 steps, camera-model
-validation accuracy 0.31-0.47 over seeds 0-4, chance 0.25), and the AUC moves with the seed. `bench/oneclass_seeds.py --size test` (this file's data and
-pretext recipe, every stand-in image), seeds 0-4, upconv / denoiser, with the demo config's mixture
-(one full Gaussian, Ledoit-Wolf load): 0.55 / 0.58, 0.71 / 0.53, 0.70 / 0.78, 0.35 / 0.69, 0.92 / 0.63;
+validation accuracy 0.31-0.47 over seeds 0-4, chance 0.25), and the AUC moves with the seed.
+`bench/oneclass_seeds.py --size test` (this file's data and pretext recipe, every stand-in image),
+seeds 0-4, upconv / denoiser, with the demo config's mixture (one full Gaussian, Ledoit-Wolf load): 0.55 / 0.58, 0.71 / 0.53, 0.70 / 0.78, 0.35 / 0.69, 0.92 / 0.63;
 the same mixture over the extractor's random initial weights: 0.90 / 0.61, 0.87 / 0.49, 0.94 / 0.78,
 0.86 / 0.72, 0.98 / 0.66. At the demo's size (`--size demo`) and for longer training see RESULTS.md.
 """
@@ -97,8 +97,7 @@ def run(tmp_path_factory) -> dict:
     write_feature_table(photos, datasets["demo_photos"], pretext_model, features_path, kind="photo", generator=None,
                         device="cpu", max_patches=MAX_PATCHES)
     fit, _, extractor_id = read_features([features_path], splits=["oneclass_fit"])
-    oneclass = OneClassDetector.fit(fit, DEMO_ONECLASS,
-                                    extractor_id=extractor_id, max_patches=MAX_PATCHES)
+    oneclass = OneClassDetector.fit(fit, DEMO_ONECLASS, extractor_id=extractor_id, max_patches=MAX_PATCHES)
 
     # Binary: trained on the upconv stand-in (its binary_train/binary_val images) against the pretext photos.
     table = binary_table(tags_path, [exif["demo_standin_upconv"]], GENERATED_SPLIT, SEED)
