@@ -100,9 +100,14 @@ def feature_image_table(wildcards):
     return exif_table(wildcards.dataset)
 
 
+def has_binary():
+    """A binary detector is trained on binary.generated, or taken from binary.init."""
+    return bool(config["binary"]["generated"] or config["binary"]["init"])
+
+
 def model_targets():
     models = [f"{RESULTS}/models/pretext.pt", f"{RESULTS}/models/oneclass.npz"]
-    if config["binary"]["generated"]:
+    if has_binary():
         models.append(f"{RESULTS}/models/binary.pt")
     return models
 
@@ -112,7 +117,7 @@ def binary_model_if_any(wildcards):
 
 
 def binary_curves_if_any(wildcards):
-    return [f"{RESULTS}/binary/metrics.csv"] if config["binary"]["generated"] else []
+    return [f"{RESULTS}/binary/metrics.csv"] if has_binary() else []
 
 
 def generator_name(name):

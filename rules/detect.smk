@@ -47,7 +47,7 @@ rule oneclass_fit:
         report=f"{RESULTS}/oneclass/fit_report.json",
     params:
         options=config["oneclass"],
-        max_patches=config["features"]["max_patches"],
+        features=config["features"],
     log:
         f"{LOGS}/oneclass_fit.log",
     conda:
@@ -56,39 +56,61 @@ rule oneclass_fit:
         "../workflow_scripts/oneclass_fit.py"
 
 
-rule binary_crops:
-    input:
-        tags=f"{RESULTS}/tags/tags.parquet",
-        generated=[exif_table(name) for name in config["binary"]["generated"]],
-    output:
-        multiext(f"{RESULTS}/binary/crops", ".npy", ".index.parquet", ".skipped.parquet", ".table.parquet"),
-    params:
-        roots=lambda wc: {name: dataset_root(name) for name in config["datasets"]},
-        options=config["binary"],
-    log:
-        f"{LOGS}/binary_crops.log",
-    conda:
-        "../envs/torch.yaml"  # binary_data imports the detector module (PyTorch)
-    script:
-        "../workflow_scripts/binary_crops.py"
+if config["binary"]["epochs"] == 0:
+
+    # binary.init used as it is (a published binary classifier, say): no crops, no training.
+    localrules:
+        binary_use_init,
+
+    rule binary_use_init:
+        input:
+            config["binary"]["init"],
+        output:
+            model=f"{RESULTS}/models/binary.pt",
+            metrics=f"{RESULTS}/binary/metrics.csv",
+        log:
+            f"{LOGS}/binary_use_init.log",
+        conda:
+            "../envs/torch.yaml"
+        script:
+            "../workflow_scripts/use_init.py"
+
+else:
+
+    rule binary_crops:
+        input:
+            tags=f"{RESULTS}/tags/tags.parquet",
+            generated=[exif_table(name) for name in config["binary"]["generated"]],
+        output:
+            multiext(f"{RESULTS}/binary/crops", ".npy", ".index.parquet", ".skipped.parquet", ".table.parquet"),
+        params:
+            roots=lambda wc: {name: dataset_root(name) for name in config["datasets"]},
+            options=config["binary"],
+        log:
+            f"{LOGS}/binary_crops.log",
+        conda:
+            "../envs/torch.yaml"  # binary_data imports the detector module (PyTorch)
+        script:
+            "../workflow_scripts/binary_crops.py"
 
 
-rule binary_train:
-    input:
-        crops=multiext(f"{RESULTS}/binary/crops", ".npy", ".index.parquet"),
-        teacher=f"{RESULTS}/models/pretext.pt",
-    output:
-        model=f"{RESULTS}/models/binary.pt",
-        metrics=f"{RESULTS}/binary/metrics.csv",
-    params:
-        options=config["binary"],
-        run_dir=f"{RESULTS}/binary/run",
-    threads: train_threads("binary_train", config["binary"]["gpus"])
-    resources:
-        **train_resources("binary_train", config["binary"]["gpus"]),
-    log:
-        f"{LOGS}/binary_train.log",
-    conda:
-        "../envs/torch.yaml"
-    script:
-        "../workflow_scripts/binary_train.py"
+    rule binary_train:
+        input:
+            crops=multiext(f"{RESULTS}/binary/crops", ".npy", ".index.parquet"),
+            teacher=f"{RESULTS}/models/pretext.pt",
+            init=config["binary"]["init"] or [],
+        output:
+            model=f"{RESULTS}/models/binary.pt",
+            metrics=f"{RESULTS}/binary/metrics.csv",
+        params:
+            options=config["binary"],
+            run_dir=f"{RESULTS}/binary/run",
+        threads: train_threads("binary_train", config["binary"]["gpus"])
+        resources:
+            **train_resources("binary_train", config["binary"]["gpus"]),
+        log:
+            f"{LOGS}/binary_train.log",
+        conda:
+            "../envs/torch.yaml"
+        script:
+            "../workflow_scripts/binary_train.py"

@@ -15,7 +15,7 @@ rule evaluate_baselines:
     params:
         roots=lambda wc: {name: dataset_root(name) for name in tag_datasets(config)},
         oneclass=config["oneclass"],
-        max_patches=config["features"]["max_patches"],
+        features=config["features"],
         seed=config["evaluate"]["baseline_seed"],
         device=config["evaluate"]["device"],
     threads: workflow.cores
@@ -43,7 +43,7 @@ rule evaluate_scores:
         binary_trained=lambda wc: wc.dataset in config["binary"]["generated"],
         binary=config["binary"],
         options=config["evaluate"],
-        max_patches=config["features"]["max_patches"],
+        features=config["features"],
     threads: workflow.cores
     log:
         f"{LOGS}/evaluate/scores/{{dataset}}.log",

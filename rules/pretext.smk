@@ -17,22 +17,44 @@ rule patch_shard:
         "../workflow_scripts/patch_shard.py"
 
 
-rule pretext_train:
-    input:
-        shards=patch_shard_files(),
-        vocabulary=f"{RESULTS}/tags/vocabulary.json",
-    output:
-        model=f"{RESULTS}/pretext/model.pt",
-        metrics=f"{RESULTS}/pretext/metrics.csv",
-    params:
-        pretext=config["pretext"],
-        run_dir=f"{RESULTS}/pretext/run",
-    threads: train_threads("pretext_train", config["pretext"]["gpus"])
-    resources:
-        **train_resources("pretext_train", config["pretext"]["gpus"]),
-    log:
-        f"{LOGS}/pretext_train.log",
-    conda:
-        "../envs/torch.yaml"
-    script:
-        "../workflow_scripts/pretext_train.py"
+if config["pretext"]["steps"] == 0:
+
+    # pretext.init used as it is (published weights, say): no patch shards, no training.
+    localrules:
+        pretext_use_init,
+
+    rule pretext_use_init:
+        input:
+            config["pretext"]["init"],
+        output:
+            model=f"{RESULTS}/pretext/model.pt",
+            metrics=f"{RESULTS}/pretext/metrics.csv",
+        log:
+            f"{LOGS}/pretext_use_init.log",
+        conda:
+            "../envs/torch.yaml"
+        script:
+            "../workflow_scripts/use_init.py"
+
+else:
+
+    rule pretext_train:
+        input:
+            shards=patch_shard_files(),
+            vocabulary=f"{RESULTS}/tags/vocabulary.json",
+            init=config["pretext"]["init"] or [],
+        output:
+            model=f"{RESULTS}/pretext/model.pt",
+            metrics=f"{RESULTS}/pretext/metrics.csv",
+        params:
+            pretext=config["pretext"],
+            run_dir=f"{RESULTS}/pretext/run",
+        threads: train_threads("pretext_train", config["pretext"]["gpus"])
+        resources:
+            **train_resources("pretext_train", config["pretext"]["gpus"]),
+        log:
+            f"{LOGS}/pretext_train.log",
+        conda:
+            "../envs/torch.yaml"
+        script:
+            "../workflow_scripts/pretext_train.py"

@@ -45,7 +45,8 @@ from sdaie.exif.listing import list_files
 from sdaie.model.backbone import ExtractorConfig
 from sdaie.patches.cut import cut_photos, readable_rows, select_shard
 from sdaie.tags.normalize import normalize_tables
-from sdaie.train.binary import BinaryConfig, teacher_from_checkpoint, train_binary
+from sdaie.model.checkpoint import load_extractor
+from sdaie.train.binary import BinaryConfig, train_binary
 from sdaie.train.common import load_checkpoint
 from sdaie.train.pretext import PretextConfig, train_pretext
 
@@ -112,7 +113,7 @@ def run(tmp_path_factory) -> dict:
     binary.load_state_dict(state["model"])
 
     # Scores: held-out test photos, every denoiser image, the upconv images the binary detector never saw.
-    extractor, _, _ = teacher_from_checkpoint(pretext_model)
+    extractor, _, _ = load_extractor(pretext_model)
     scorers = [gmm_scorer("oneclass", extractor_featurizer(extractor, CPU), oneclass), binary_scorer(binary.eval(), CPU)]
     none = [parse_perturbation("none")]
     held_out_photos = evaluation_images(tags, "demo_photos", "photo", None)

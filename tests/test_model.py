@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import numpy as np
 import pytest
 import scipy.linalg
@@ -23,8 +25,38 @@ def test_srm_has_30_distinct_zero_sum_kernels():
     assert np.abs(kernels[0]).max() == 1  # 1st order
     assert np.isclose(np.abs(kernels[8]).max(), 1.0)  # 2nd order: 2 / 2
     assert np.isclose(np.abs(kernels[12]).max(), 1.0)  # 3rd order: 3 / 3
-    assert np.isclose(np.abs(kernels[28]).max(), 1.0)  # EDGE5x5: 12 / 12
+    assert np.isclose(np.abs(kernels[24]).max(), 1.0)  # EDGE5x5: 12 / 12
+    assert np.isclose(np.abs(kernels[28]).max(), 1.0)  # SQUARE3x3: 4 / 4
     assert np.isclose(np.abs(kernels[29]).max(), 1.0)  # SQUARE5x5
+
+
+def test_srm_kernels_come_in_the_published_order():
+    """Spot checks of the published order (the whole bank is checked against the official checkpoint in
+    test_official_parity.py); sdaie 0.1's order is a permutation of the same kernels."""
+    k = srm_kernels()
+    assert k[0][1, 1] == 1 and k[0][2, 2] == -1  # 1st order, +1 at the top-left neighbour
+    assert k[4][2, 3] == 1  # 1st order, right neighbour
+    assert k[8][1, 1] == k[8][3, 3] == 0.5 and k[11][2, 1] == k[11][2, 3] == 0.5  # 2nd order TL-BR ... L-R
+    assert np.allclose(k[12][[0, 1, 2, 3], [0, 1, 2, 3]], [-1 / 3, 1, -1, 1 / 3])  # 3rd order pointing TL
+    assert np.allclose(k[15][2, 1:5], [1 / 3, -1, 1, -1 / 3])  # 3rd order pointing right
+    assert (k[20][3] == 0).all() and (k[21][:, 1] == 0).all() and (k[22][1] == 0).all() and (k[23][:, 3] == 0).all()
+    assert np.allclose(k[29] * 12, k[29].round(12) * 12) and k[29][2, 2] == -1  # SQUARE5x5 last
+    legacy = srm_kernels("sdaie-0.1")
+    assert sorted(map(bytes, legacy.astype(np.float32))) == sorted(map(bytes, k.astype(np.float32)))
+    assert not np.array_equal(legacy, k)
+    with pytest.raises(ValueError, match="unknown SRM kernel order"):
+        srm_kernels("other")
+
+
+def test_models_of_sdaie_0_1_load_with_the_architecture_they_recorded():
+    """A config without `final_norm` was written before the published architecture became the default."""
+    old = {"channels": 32, "group_layers": [4, 2, 2, 2], "pooled_groups": 3, "newton_schulz_iterations": 5,
+           "transformer_layers": 2, "heads": 4, "head_dim": 16, "mlp_dim": 128, "dropout": 0.0}
+    config = ExtractorConfig.from_dict(old)
+    assert config.final_norm and config.srm_order == "sdaie-0.1"
+    assert ExtractorConfig.from_dict(asdict(ExtractorConfig())) == ExtractorConfig()
+    with pytest.raises(ValueError, match="unknown extractor settings"):
+        ExtractorConfig.from_dict({**asdict(ExtractorConfig()), "new_thing": 1})
 
 
 def test_flat_image_gives_zero_residual_and_channels_stay_separate():
@@ -127,7 +159,9 @@ def test_parameter_count_follows_the_architecture():
     cnn += 2 * (conv(32, 32) + layer_norm(32, 8, 8))
     d = 528
     transformer_layer = layer_norm(d) + d * 3 * 64 + 64 * d + d + layer_norm(d) + d * 128 + 128 + 128 * d + d
-    assert n == cnn + 2 * transformer_layer + layer_norm(d)
+    assert n == cnn + 2 * transformer_layer  # published: no LayerNorm after the Transformer
+    legacy = SDAIEExtractor(ExtractorConfig(final_norm=True))  # sdaie 0.1's extra LayerNorm(528)
+    assert sum(p.numel() for p in legacy.parameters()) == n + layer_norm(d)
 
 
 def test_ranking_pairs_mask_ties_and_missing():

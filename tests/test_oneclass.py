@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from sdaie.errors import InputError
 from sdaie.detect.oneclass import ExtractorMismatch, GMMSettings, OneClassDetector, state_fingerprint
 
 
@@ -54,8 +55,11 @@ def test_saved_and_loaded_detector_scores_identically(tmp_path, covariance_type)
 def test_loading_against_another_extractor_fails_clearly(tmp_path):
     detector = OneClassDetector.fit(real_features(200), GMMSettings(n_components=2), extractor_id="abc")
     detector.save(tmp_path / "gmm.npz")
-    with pytest.raises(ExtractorMismatch, match="refit"):
+    with pytest.raises(InputError, match="refit") as caught:
         OneClassDetector.load(tmp_path / "gmm.npz", extractor_id="def")
+    assert caught.value.path == str(tmp_path / "gmm.npz") and "abc" in caught.value.what
+    with pytest.raises(ExtractorMismatch, match="refit"):
+        detector.check_extractor("def")
 
 
 def test_fingerprint_changes_with_weights():

@@ -7,18 +7,19 @@ import torch
 from sdaie.detect.oneclass import GMMSettings
 from sdaie.evaluate.baselines import fit_baselines, oneclass_fit_images, random_extractor, save_random_extractor
 from sdaie.patches.cut import decode_rgb
-from sdaie.train.binary import teacher_from_checkpoint
+from sdaie.detect.features import Patching
+from sdaie.model.checkpoint import load_extractor
 from sdaie.train.common import pick_device
 from sdaie.workflow_io import rule_logging
 
 with rule_logging(snakemake.log[0]) as log:
     torch.set_num_threads(snakemake.threads)
-    _, config, _ = teacher_from_checkpoint(Path(snakemake.input.extractor))
+    _, config, _ = load_extractor(Path(snakemake.input.extractor))
     extractor = random_extractor(config, snakemake.params.seed)
     save_random_extractor(extractor, config, Path(snakemake.output.random_extractor), snakemake.params.seed)
     images = oneclass_fit_images(Path(snakemake.input.tags), snakemake.params.roots)
     fitted = fit_baselines(images, extractor, GMMSettings(**snakemake.params.oneclass),
-                           max_patches=snakemake.params.max_patches, device=pick_device(snakemake.params.device),
+                           patching=Patching.from_config(snakemake.params.features), device=pick_device(snakemake.params.device),
                            decode=decode_rgb)
     for name, detector in fitted.items():
         detector.save(Path(snakemake.output[name]))

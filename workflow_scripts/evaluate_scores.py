@@ -5,6 +5,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import torch
 
+from sdaie.detect.features import Patching
 from sdaie.evaluate.evaluation import ModelPaths, evaluation_images, load_scorers, subset
 from sdaie.evaluate.perturb import parse_perturbation
 from sdaie.evaluate.scoring import score_images
@@ -30,5 +31,5 @@ with rule_logging(snakemake.log[0]) as log:
     perturbations = [parse_perturbation(spec) for spec in options["perturbations"]]
     log.info("%s: %d images x %d perturbations x %d detectors", snakemake.wildcards.dataset, len(images),
              len(perturbations), len(scorers))
-    table = score_images(images, Path(params.root), perturbations, scorers, max_patches=params.max_patches)
+    table = score_images(images, Path(params.root), perturbations, scorers, patching=Patching.from_config(params.features))
     pq.write_table(table, snakemake.output[0], compression="zstd")

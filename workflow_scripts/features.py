@@ -5,6 +5,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import torch
 
+from sdaie.detect.features import Patching
 from sdaie.detect.tables import readable_images, write_feature_table
 from sdaie.workflow_io import rule_logging
 
@@ -19,6 +20,6 @@ with rule_logging(snakemake.log[0]) as log:
         kind=snakemake.params.kind,
         generator=snakemake.params.generator,
         device=snakemake.params.options["device"],
-        max_patches=snakemake.params.options["max_patches"],
+        patching=Patching.from_config(snakemake.params.options),
     )
     log.info("%s: features of %d images", snakemake.wildcards.dataset, count)

@@ -81,7 +81,16 @@ def check_semantics(config: dict[str, Any]) -> None:
             f"pretext.n_patches = {pretext['n_patches']} needs crops of at least {pretext['n_patches']} tiles of 64 px; "
             f"patches.crop = {patches['crop']} holds {(patches['crop'] // 64) ** 2}"
         )
+    if pretext and pretext.get("steps") == 0 and not pretext.get("init"):
+        raise ConfigError("pretext.steps is 0 (use the weights as they are) but pretext.init names no weights")
     binary = config.get("binary") or {}
+    if binary.get("epochs") == 0:
+        if not binary.get("init"):
+            raise ConfigError("binary.epochs is 0 (use the detector as it is) but binary.init names no detector")
+        if binary.get("generated"):
+            raise ConfigError("binary.epochs is 0 (use binary.init as it is), so nothing trains on binary.generated: leave it empty")
+    if binary.get("init") and binary.get("init_from_pretext"):
+        raise ConfigError("binary.init and binary.init_from_pretext both say where the student starts: set one")
     for name in binary.get("generated", []):
         if name not in datasets or datasets[name]["kind"] != "generated":
             raise ConfigError(f"binary.generated names {name!r}, which is not a generated dataset in datasets")

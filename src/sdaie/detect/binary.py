@@ -46,9 +46,11 @@ class BinaryDetector(nn.Module):
 def distillation_loss(student: ExtractorOutput, teacher: ExtractorOutput) -> torch.Tensor:
     """Sum of mean squared errors over the conv groups' outputs and the covariance vectors.
 
-    The teacher's tensors are detached: the gradient reaches the student only."""
+    The teacher's tensors are detached: the gradient reaches the student only. Computed in float32 (float64
+    for float64 models)."""
     pairs = list(zip(student.groups, teacher.groups)) + [(student.covariances, teacher.covariances)]
-    return sum(F.mse_loss(s.float(), t.detach().float()) for s, t in pairs)
+    wide = (lambda t: t) if student.feature.dtype == torch.float64 else (lambda t: t.float())
+    return sum(F.mse_loss(wide(s), wide(t.detach())) for s, t in pairs)
 
 
 def binary_loss(logits: torch.Tensor, labels: torch.Tensor, student: ExtractorOutput, teacher: ExtractorOutput | None,

@@ -15,10 +15,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sdaie.detect.features import DEFAULT_MAX_PATCHES, image_feature, image_patches
+from sdaie.detect.features import Patching, image_feature
 from sdaie.detect.oneclass import state_fingerprint
 from sdaie.patches.cut import decode_rgb
-from sdaie.train.binary import teacher_from_checkpoint
+from sdaie.model.checkpoint import load_extractor
 from sdaie.train.common import pick_device
 
 log = logging.getLogger(__name__)
@@ -47,11 +47,11 @@ def readable_images(table: pa.Table, dataset: str) -> pa.Table:
 
 
 def write_feature_table(images: pa.Table, root: Path, extractor_path: Path, output: Path, *, kind: str,
-                        generator: str | None, device: str = "auto", max_patches: int = DEFAULT_MAX_PATCHES,
+                        generator: str | None, device: str = "auto", patching: Patching = Patching(),
                         batch_rows: int = 64) -> int:
     """Features of the readable images listed in `images` (columns dataset, path, content_hash, optional split)."""
     torch_device = pick_device(device)
-    extractor, _, _ = teacher_from_checkpoint(extractor_path)
+    extractor, _, _ = load_extractor(extractor_path)
     extractor.to(torch_device)
     fingerprint = state_fingerprint(extractor.state_dict())
     metadata = {b"sdaie.extractor_id": fingerprint.encode(), b"sdaie.extractor": str(extractor_path).encode()}
@@ -70,7 +70,7 @@ def write_feature_table(images: pa.Table, root: Path, extractor_path: Path, outp
             except Exception as exc:
                 row["error"] = f"cannot decode: {exc}"
             else:
-                cut = image_patches(pixels, max_patches)
+                cut = patching(pixels)
                 row.update(height=pixels.shape[0], width=pixels.shape[1], patches=len(cut.patches), upscaled=cut.upscaled,
                            feature=image_feature(extractor, cut.patches, torch_device).astype(np.float32).tolist())
             buffer.append(row)

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import torch
 
-from sdaie.detect.features import image_patches
+from sdaie.detect.features import Patching
 from sdaie.detect.oneclass import GMMSettings, OneClassDetector, state_fingerprint
 from sdaie.model.backbone import ExtractorConfig, SDAIEExtractor
 from sdaie.patches.cut import readable_rows
@@ -52,7 +52,7 @@ def oneclass_fit_images(tags_path: Path, roots: dict[str, Path]) -> list[Path]:
     return [Path(roots[d]) / p for d, p in zip(fit.column("dataset").to_pylist(), fit.column("path").to_pylist())]
 
 
-def fit_baselines(images: list[Path], extractor: SDAIEExtractor, settings: GMMSettings, *, max_patches: int,
+def fit_baselines(images: list[Path], extractor: SDAIEExtractor, settings: GMMSettings, *, patching: Patching,
                   device: torch.device, decode) -> dict[str, OneClassDetector]:
     """Both baseline GMMs from the same photos (each decoded once)."""
     from sdaie.evaluate.scoring import extractor_featurizer
@@ -66,7 +66,7 @@ def fit_baselines(images: list[Path], extractor: SDAIEExtractor, settings: GMMSe
         except Exception as exc:
             log.warning("%s: skipped, cannot decode: %s", path, exc)
             continue
-        patches = image_patches(pixels, max_patches).patches
+        patches = patching(pixels).patches
         random_features.append(featurize(patches))
         srm_features.append(srm_statistics(patches))
     log.info("baselines: fitting on %d photos", len(random_features))

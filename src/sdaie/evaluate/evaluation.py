@@ -17,8 +17,7 @@ from sdaie.detect.binary_data import generated_split
 from sdaie.detect.oneclass import OneClassDetector, state_fingerprint
 from sdaie.evaluate.baselines import RANDOM_ONECLASS, SRM_STATS, SRM_STATS_ID
 from sdaie.evaluate.scoring import Scorer, binary_scorer, extractor_featurizer, gmm_scorer, srm_stats_scorer
-from sdaie.train.binary import teacher_from_checkpoint
-from sdaie.train.common import load_checkpoint
+from sdaie.model.checkpoint import load_binary, load_extractor
 
 REAL, GENERATED = 0, 1
 DETECTORS = ("oneclass", "binary", RANDOM_ONECLASS, SRM_STATS)
@@ -65,19 +64,14 @@ class ModelPaths:
 
 def load_scorers(paths: ModelPaths, device: torch.device) -> list[Scorer]:
     """Every detector and baseline, each checked against the features it was fitted on."""
-    from sdaie.detect.binary import BinaryDetector
-    from sdaie.model.backbone import ExtractorConfig
-
-    extractor, _, _ = teacher_from_checkpoint(paths.pretext)
+    extractor, _, _ = load_extractor(paths.pretext)
     extractor.to(device)
     oneclass = OneClassDetector.load(paths.oneclass, extractor_id=state_fingerprint(extractor.state_dict()))
     scorers = [gmm_scorer("oneclass", extractor_featurizer(extractor, device), oneclass)]
     if paths.binary is not None:
-        state = load_checkpoint(paths.binary)
-        binary = BinaryDetector(ExtractorConfig.from_dict(state["extractor_config"]))
-        binary.load_state_dict(state["model"])
-        scorers.append(binary_scorer(binary.to(device).eval(), device))
-    random, _, _ = teacher_from_checkpoint(paths.random_extractor)
+        binary, _ = load_binary(paths.binary)
+        scorers.append(binary_scorer(binary.to(device), device))
+    random, _, _ = load_extractor(paths.random_extractor)
     random.to(device)
     random_gmm = OneClassDetector.load(paths.random_oneclass, extractor_id=state_fingerprint(random.state_dict()))
     scorers.append(gmm_scorer(RANDOM_ONECLASS, extractor_featurizer(random, device), random_gmm))

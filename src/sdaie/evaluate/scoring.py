@@ -4,8 +4,8 @@ Detectors (each turns an image's 64x64 patches into a score where higher means "
 AI-generated", and a verdict at its own threshold):
 
     oneclass         the pretext extractor's feature, Gaussian mixture of real photos:
-                     score = -log-likelihood, verdict = log-likelihood below the GMM's threshold
-    binary           the distillation-regularised binary detector: score = P(generated), verdict >= 0.5
+                     score = -log-likelihood, verdict = log-likelihood at or below the GMM's threshold
+    binary           the distillation-regularised binary detector: score = P(generated), verdict > 0.5 (published)
     random_oneclass  baseline: the same architecture with random weights, same GMM recipe
     srm_stats        baseline: GMM over simple SRM residual statistics (no learning)
 
@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import torch
 
-from sdaie.detect.features import DEFAULT_MAX_PATCHES, image_feature, image_patches
+from sdaie.detect.features import Patching, image_feature
 from sdaie.detect.oneclass import OneClassDetector
 from sdaie.evaluate.perturb import Perturbation, apply
 from sdaie.evaluate.srm_stats import srm_statistics
@@ -61,7 +61,7 @@ def gmm_scorer(name: str, featurize: Callable[[np.ndarray], np.ndarray], gmm: On
         loglik = float(gmm.score(featurize(patches)[None])[0])
         if not np.isfinite(loglik):
             loglik = -1e300
-        return -loglik, loglik, bool(loglik < gmm.threshold)
+        return -loglik, loglik, bool(gmm.verdict(loglik))
 
     return Scorer(name, score)
 
@@ -76,7 +76,7 @@ def binary_scorer(binary, device: torch.device) -> Scorer:
         with torch.no_grad():
             logits = binary.head(torch.from_numpy(feature).to(device).unsqueeze(0))
         probability = float(logits.float().softmax(dim=1)[0, 1])
-        return probability, probability, probability >= 0.5
+        return probability, probability, probability > 0.5
 
     return Scorer("binary", score)
 
@@ -86,7 +86,7 @@ def srm_stats_scorer(gmm: OneClassDetector) -> Scorer:
 
 
 def score_images(images: list[dict], root: Path, perturbations: list[Perturbation], scorers: list[Scorer], *,
-                 max_patches: int = DEFAULT_MAX_PATCHES, decode: Callable[[Path], np.ndarray] | None = None,
+                 patching: Patching = Patching(), decode: Callable[[Path], np.ndarray] | None = None,
                  progress: bool = False) -> pa.Table:
     """Rows of SCORE_SCHEMA for `images` (dicts with dataset, path, generator, label)."""
     if decode is None:
@@ -106,7 +106,7 @@ def score_images(images: list[dict], root: Path, perturbations: list[Perturbatio
                      for p in perturbations for s in scorers]
         else:
             for perturbation in perturbations:
-                patches = image_patches(apply(pixels, perturbation), max_patches).patches
+                patches = patching(apply(pixels, perturbation)).patches
                 for scorer in scorers:
                     score, raw, verdict = scorer.score(patches)
                     rows.append({**base, "perturbation": perturbation.name, "detector": scorer.name, "score": score,

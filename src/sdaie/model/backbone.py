@@ -10,8 +10,13 @@
       -> group 4: 2 x [...]                                          (32, 8, 8)
       -> covariance pooling, matrix square root, upper triangle      (528,) per patch
       -> Transformer over the n patch vectors (2 pre-norm layers, 4 heads of 16, MLP 128, GELU),
-         no positional embedding, no class token
+         no positional embedding, no class token, no final LayerNorm
       -> image feature: output token 0                               (528,)
+
+This is the published network, layer for layer (the official code's `base()`); published weights load
+into it with `sdaie.model.official`. `ExtractorConfig` records the architecture in every checkpoint.
+Models trained with sdaie 0.1 had a final LayerNorm after the Transformer and the SRM kernels in
+another order: their recorded config says so (`ExtractorConfig.from_dict`), and they load as trained.
 
 Patches are spatially scrambled (their order carries no position), so the features describe the
 camera's fine structure, not the scene's layout. The forward pass also returns the intermediate
@@ -21,13 +26,13 @@ vectors).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 from torch import nn
 
 from sdaie.model.covariance import CovariancePooling
-from sdaie.model.srm import SRMFilter
+from sdaie.model.srm import OFFICIAL, SDAIE_0_1, SRMFilter
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -47,6 +52,8 @@ class ExtractorConfig:
     head_dim: int = 16
     mlp_dim: int = 128
     dropout: float = 0.0
+    final_norm: bool = False  # a LayerNorm after the Transformer: sdaie 0.1 only, not published
+    srm_order: str = OFFICIAL  # order of the SRM kernels (sdaie.model.srm)
 
     @property
     def feature_dim(self) -> int:
@@ -54,7 +61,16 @@ class ExtractorConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "ExtractorConfig":
-        """From `dataclasses.asdict` output as stored in checkpoints (lists back to tuples)."""
+        """From `dataclasses.asdict` output as stored in checkpoints (lists back to tuples).
+
+        A config without `final_norm` was written by sdaie 0.1, whose extractor had a final LayerNorm
+        and the SRM kernels in its own order: it gets exactly that architecture back."""
+        values = dict(values)
+        if "final_norm" not in values:
+            values.update(final_norm=True, srm_order=SDAIE_0_1)
+        unknown = set(values) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown extractor settings {sorted(unknown)}: written by a newer sdaie?")
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
     @property
@@ -81,15 +97,24 @@ class ConvLayer(nn.Sequential):
         )
 
 
+def normalise(x: torch.Tensor) -> torch.Tensor:
+    """RGB in [0, 1] -> (x - mean) / std with the CLIP constants, as published (torchvision's Normalize).
+
+    The constants are made in the input's dtype from the decimal values, so a float64 model gets them
+    exactly and a float32 one gets them rounded to float32, as the official pipeline does."""
+    shape = (1, 3, 1, 1)
+    mean = torch.tensor(CLIP_MEAN, dtype=x.dtype, device=x.device).view(shape)
+    std = torch.tensor(CLIP_STD, dtype=x.dtype, device=x.device).view(shape)
+    return (x - mean) / std
+
+
 class ResidualCNN(nn.Module):
     """SRM front end and the convolutional groups; returns each group's output."""
 
     def __init__(self, config: ExtractorConfig):
         super().__init__()
         c = config.channels
-        self.register_buffer("mean", torch.tensor(CLIP_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(CLIP_STD).view(1, 3, 1, 1), persistent=False)
-        self.srm = SRMFilter(3)
+        self.srm = SRMFilter(3, config.srm_order)
         self.stem = nn.Sequential(
             nn.Conv2d(90, c, 3, padding=1),
             nn.LayerNorm([c, PATCH, PATCH]),
@@ -107,8 +132,7 @@ class ResidualCNN(nn.Module):
                 self.pools.append(nn.Identity())
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        x = (x - self.mean) / self.std
-        x = self.stem(self.srm(x))
+        x = self.stem(self.srm(normalise(x)))
         outputs = []
         for group, pool in zip(self.groups, self.pools):
             x = pool(group(x))
@@ -161,11 +185,18 @@ class SDAIEExtractor(nn.Module):
         self.layers = nn.ModuleList(
             [TransformerLayer(dim, cfg.heads, cfg.head_dim, cfg.mlp_dim, cfg.dropout) for _ in range(cfg.transformer_layers)]
         )
-        self.norm = nn.LayerNorm(dim)
+        self.norm = nn.LayerNorm(dim) if cfg.final_norm else nn.Identity()
 
     @property
     def feature_dim(self) -> int:
         return self.config.feature_dim
+
+    def encode(self, covariances: torch.Tensor) -> torch.Tensor:
+        """Per-patch covariance vectors (B, n, feature_dim) -> output tokens (B, n, feature_dim)."""
+        tokens = covariances
+        for layer in self.layers:
+            tokens = layer(tokens)
+        return self.norm(tokens)
 
     def forward(self, patches: torch.Tensor) -> ExtractorOutput:
         if patches.ndim != 5 or patches.shape[2:] != (3, PATCH, PATCH):
@@ -173,8 +204,5 @@ class SDAIEExtractor(nn.Module):
         b, n = patches.shape[:2]
         groups = self.cnn(patches.reshape(b * n, 3, PATCH, PATCH))
         covariances = self.pool(groups[-1]).view(b, n, -1)
-        tokens = covariances
-        for layer in self.layers:
-            tokens = layer(tokens)
-        tokens = self.norm(tokens)
+        tokens = self.encode(covariances)
         return ExtractorOutput(feature=tokens[:, 0], tokens=tokens, groups=groups, covariances=covariances)

@@ -3,7 +3,8 @@
 A feature map (C, H, W) becomes the centred covariance of its C channels over the H*W positions,
 then that matrix's square root by Newton-Schulz iterations (pre-normalised by the trace so they
 converge, post-compensated by the square root of the trace), and finally the upper triangle
-(C (C + 1) / 2 values). Always computed in float32, also under autocast.
+(C (C + 1) / 2 values). Computed in float32 under autocast (from bf16 or fp16 maps), in float64 for
+float64 maps.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def upper_triangle(matrix: torch.Tensor) -> torch.Tensor:
 
 
 class CovariancePooling(nn.Module):
-    """Feature map (N, C, H, W) -> square-rooted covariance, upper triangle (N, C (C + 1) / 2), float32."""
+    """Feature map (N, C, H, W) -> square-rooted covariance, upper triangle (N, C (C + 1) / 2), float32 or float64."""
 
     def __init__(self, iterations: int = 5):
         super().__init__()
@@ -49,5 +50,5 @@ class CovariancePooling(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         with torch.autocast(device_type=x.device.type, enabled=False):
-            covariance = centred_covariance(x.float())
+            covariance = centred_covariance(x if x.dtype == torch.float64 else x.float())
             return upper_triangle(newton_schulz_sqrt(covariance, self.iterations))

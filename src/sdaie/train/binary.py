@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from sdaie.detect.binary import Augmentation, BinaryDetector, augment_crop, balanced_class_weights, binary_loss, random_patches
-from sdaie.model.backbone import ExtractorConfig, SDAIEExtractor
+from sdaie.model.checkpoint import load_binary, load_extractor
 from sdaie.patches.dataset import PatchShards, epoch_order, patches_to_float
 from sdaie.train.common import distributed, load_checkpoint, pick_device, rng_state, save_checkpoint, set_rng_state
 
@@ -42,6 +42,7 @@ class BinaryConfig:
     alpha: float = 0.05  # distillation strength
     n_patches: int = 16
     seed: int = 0
+    init: str | None = None  # start student and head from this binary detector (sdaie.model.checkpoint.load_binary)
     init_from_pretext: bool = False
     augment: bool = True
     class_balance: bool = True  # weight the cross-entropy so both classes count alike
@@ -53,17 +54,6 @@ class BinaryConfig:
     compile: bool | None = None
     workers: int = 2
     progress: bool = True
-
-
-def teacher_from_checkpoint(path: Path) -> tuple[SDAIEExtractor, ExtractorConfig, dict]:
-    """The pretext extractor (frozen, eval mode) from a pretext model.pt."""
-    state = load_checkpoint(path)
-    config = ExtractorConfig.from_dict(state["extractor_config"])
-    extractor = SDAIEExtractor(config)
-    prefix = "extractor."
-    extractor.load_state_dict({k[len(prefix):]: v for k, v in state["model"].items() if k.startswith(prefix)})
-    extractor.eval().requires_grad_(False)
-    return extractor, config, state
 
 
 class BinaryBatches(torch.utils.data.Dataset):
@@ -130,7 +120,7 @@ def evaluate_binary(model: BinaryDetector, batches: BinaryBatches, device, autoc
         labels.append(y)
     model.train(was_training)
     p, y = torch.cat(probabilities).numpy(), torch.cat(labels).numpy()
-    metrics = {"val_accuracy": float(((p >= 0.5) == (y == 1)).mean())}
+    metrics = {"val_accuracy": float(((p > 0.5) == (y == 1)).mean())}
     if len(set(y.tolist())) == 2:
         metrics["val_auc"] = float(roc_auc_score(y, p))
     return metrics
@@ -157,12 +147,17 @@ def train_binary(
         torch.backends.cudnn.allow_tf32 = True
     autocast = config.amp and device.type == "cuda"
 
-    teacher, extractor_config, teacher_state = teacher_from_checkpoint(teacher_path)
+    teacher, extractor_config, teacher_state = load_extractor(teacher_path)
     teacher = teacher.to(device)
     torch.manual_seed(config.seed)
-    model = BinaryDetector(extractor_config).to(device)
-    if config.init_from_pretext:
+    model = BinaryDetector(extractor_config)
+    if config.init:
+        initial, _ = load_binary(config.init)
+        model.load_state_dict(initial.state_dict())
+        log.info("binary detector initialised from %s", config.init)
+    elif config.init_from_pretext:
         model.extractor.load_state_dict(teacher.state_dict())
+    model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
 
     shards = PatchShards(stems)

@@ -33,6 +33,7 @@ import torch
 from torch import nn
 
 from sdaie.model.backbone import ExtractorConfig, SDAIEExtractor
+from sdaie.model.checkpoint import load_extractor
 from sdaie.model.heads import PretextHeads
 from sdaie.model.losses import (
     MISSING_CLASS,
@@ -65,6 +66,7 @@ ORDINAL = ["exposure_time", "f_number", "iso", "focal_length", "focal_length_35m
 
 @dataclass
 class PretextConfig:
+    init: str | None = None  # start the extractor from these weights (sdaie.model.checkpoint.load_extractor)
     steps: int = 1000
     batch_size: int = 64
     lr: float = 1e-4
@@ -226,7 +228,8 @@ def train_pretext(
     checkpoint (for tests of resumption). A checkpoint written with another config or vocabulary is
     an error, or with `restart_on_mismatch` is set aside (checkpoint.pt.stale) and training starts
     afresh. `on_step(step)` is called after every optimizer step (benchmarks time it)."""
-    extractor_config = extractor_config or ExtractorConfig()
+    initial = load_extractor(config.init)[0] if config.init else None
+    extractor_config = initial.config if initial is not None else (extractor_config or ExtractorConfig())
     run_dir.mkdir(parents=True, exist_ok=True)
     rank, world = distributed()
     device = pick_device(config.device)
@@ -241,7 +244,11 @@ def train_pretext(
 
     n_classes = {tag: len(vocabulary["tags"][tag]["values"]) + 1 for tag in config.categorical}
     torch.manual_seed(config.seed)
-    model = PretextModel(extractor_config, n_classes, config.ordinal).to(device)
+    model = PretextModel(extractor_config, n_classes, config.ordinal)
+    if initial is not None:
+        model.extractor.load_state_dict(initial.state_dict())
+        log.info("extractor initialised from %s", config.init)
+    model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
 
     checkpoint_path = run_dir / "checkpoint.pt"
