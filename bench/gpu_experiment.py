@@ -36,7 +36,8 @@ from sdaie.evaluate.evaluation import ModelPaths, evaluation_images, load_scorer
 from sdaie.evaluate.perturb import parse_perturbation
 from sdaie.evaluate.scoring import score_images
 from sdaie.patches.cut import cut_photos, cut_shard, decode_rgb
-from sdaie.train.binary import BinaryConfig, teacher_from_checkpoint, train_binary
+from sdaie.model.checkpoint import load_extractor
+from sdaie.train.binary import BinaryConfig, train_binary
 from sdaie.train.common import pick_device
 from sdaie.train.launch import launch
 
@@ -139,7 +140,7 @@ class Experiment:
         start, evaluate = time.perf_counter(), self.config["evaluate"]
         folder = self.results / "evaluation" / "baselines"
         folder.mkdir(parents=True, exist_ok=True)
-        _, model_config, _ = teacher_from_checkpoint(self.models / "pretext.pt")
+        _, model_config, _ = load_extractor(self.models / "pretext.pt")
         extractor = random_extractor(model_config, evaluate["baseline_seed"])
         paths = [folder / "random_extractor.pt", folder / "random_oneclass.npz", folder / "srm_stats.npz"]
         save_random_extractor(extractor, model_config, paths[0], evaluate["baseline_seed"])

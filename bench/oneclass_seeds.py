@@ -39,7 +39,7 @@ from sdaie.exif.listing import list_files
 from sdaie.model.backbone import ExtractorConfig, SDAIEExtractor
 from sdaie.patches.cut import cut_photos, decode_rgb, readable_rows, select_shard
 from sdaie.tags.normalize import normalize_tables
-from sdaie.train.binary import teacher_from_checkpoint
+from sdaie.model.checkpoint import load_extractor
 from sdaie.train.pretext import PretextConfig, train_pretext
 
 SIZES = {
@@ -122,7 +122,7 @@ def main() -> None:
             config = PretextConfig(steps=args.steps, batch_size=args.batch, n_patches=4, lr=args.lr, seed=seed,
                                    val_every=args.steps, checkpoint_every=args.steps, workers=0, progress=False, device="cpu")
             train_pretext([root / "patches" / "shard_0_of_1"], run, config, json.loads((root / "vocabulary.json").read_text()))
-        trained, _, _ = teacher_from_checkpoint(run / "model.pt")
+        trained, _, _ = load_extractor(run / "model.pt")
         torch.manual_seed(seed)
         extractors = {"pretext": trained, "random weights": SDAIEExtractor(ExtractorConfig()).eval()}
         line = {"seed": seed}

@@ -208,3 +208,24 @@ def test_losses_without_labels_are_zero_but_differentiable():
     assert n == 2
     expected = torch.nn.functional.cross_entropy(logits[[0, 2]], torch.tensor([2, 4]))
     torch.testing.assert_close(loss, expected)
+
+
+def test_a_saved_sdaie_0_1_model_file_loads_as_it_was_trained(tmp_path):
+    """A pretext model.pt of sdaie 0.1 (no `final_norm` in its config, a `norm.*` tensor, the old SRM
+    order) gives the features it gave then: the LayerNorm and the old kernel order come back."""
+    from sdaie.model.checkpoint import load_extractor
+    from sdaie.train.common import save_checkpoint
+
+    torch.manual_seed(0)
+    legacy = SDAIEExtractor(ExtractorConfig(final_norm=True, srm_order="sdaie-0.1")).eval()
+    recorded = {k: v for k, v in asdict(legacy.config).items() if k not in ("final_norm", "srm_order")}
+    save_checkpoint(tmp_path / "model.pt", model={f"extractor.{k}": v for k, v in legacy.state_dict().items()},
+                    extractor_config=recorded, vocabulary_hash="v")
+    loaded, config, _ = load_extractor(tmp_path / "model.pt")
+    assert config.final_norm and config.srm_order == "sdaie-0.1"
+    x = torch.rand(2, 3, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(loaded(x).feature, legacy(x).feature)
+        published = SDAIEExtractor(ExtractorConfig())
+        published.load_state_dict({k: v for k, v in legacy.state_dict().items() if not k.startswith("norm.")})
+        assert not torch.allclose(published.eval()(x).feature, legacy(x).feature)  # the other architecture differs

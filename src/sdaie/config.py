@@ -76,7 +76,7 @@ def check_semantics(config: dict[str, Any]) -> None:
         if datasets[name]["kind"] != "photo":
             raise ConfigError(f"tags.datasets names {name!r}, a {datasets[name]['kind']!r} dataset; only photo datasets have camera tags")
     patches, pretext = config.get("patches"), config.get("pretext")
-    if patches and pretext and (patches["crop"] // 64) ** 2 < pretext["n_patches"]:
+    if patches and pretext and pretext.get("steps") != 0 and (patches["crop"] // 64) ** 2 < pretext["n_patches"]:
         raise ConfigError(
             f"pretext.n_patches = {pretext['n_patches']} needs crops of at least {pretext['n_patches']} tiles of 64 px; "
             f"patches.crop = {patches['crop']} holds {(patches['crop'] // 64) ** 2}"
