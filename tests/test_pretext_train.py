@@ -17,14 +17,17 @@ import torch
 
 from sdaie.model.backbone import ExtractorConfig
 from sdaie.patches.cut import cut_photos
+from sdaie.train.common import RunLocked
 from sdaie.train.pretext import PretextConfig, load_checkpoint, train_pretext
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = ExtractorConfig()  # the published architecture; it is small enough for CPU tests
 
 
-def synthetic_shards(root: Path, n: int = 48) -> tuple[list[Path], dict]:
-    """Two 'cameras', one of them with a 2x2 colour-filter-like gain pattern; ISO sets the noise level."""
+def synthetic_shards(root: Path, n: int = 48, first_photo_seed: int | None = None) -> tuple[list[Path], dict]:
+    """Two 'cameras', one of them with a 2x2 colour-filter-like gain pattern; ISO sets the noise level.
+
+    `first_photo_seed` replaces photo 0 by another (new pixels, new content hash), all else equal."""
     from PIL import Image
 
     rng = np.random.default_rng(0)
@@ -40,6 +43,8 @@ def synthetic_shards(root: Path, n: int = 48) -> tuple[list[Path], dict]:
         if camera == 1:
             noise[0::2, 1::2, 1] += 6.0  # a fixed periodic pattern, as a CFA gain mismatch leaves
             noise[1::2, 0::2, 1] -= 6.0
+        if i == 0 and first_photo_seed is not None:
+            noise = np.random.default_rng(first_photo_seed).normal(0, sigma, (256, 256, 3))
         Image.fromarray(np.clip(base + noise, 0, 255).astype(np.uint8)).save(images / f"{i}.png")
         names.append(f"{i}.png")
         makes.append(camera)
@@ -49,7 +54,7 @@ def synthetic_shards(root: Path, n: int = 48) -> tuple[list[Path], dict]:
         {
             "dataset": ["synthetic"] * n,
             "path": names,
-            "content_hash": [f"h{i}" for i in range(n)],
+            "content_hash": [f"h{i}" if i or first_photo_seed is None else f"h0-{first_photo_seed}" for i in range(n)],
             "split": splits,
             "make_idx": pa.array(makes, pa.int32()),
             "iso": pa.array(isos, pa.float64()),
@@ -118,12 +123,60 @@ def test_resume_after_a_kill_gives_the_same_weights(shards, tmp_path):
     killed_at = load_checkpoint(run / "checkpoint.pt")["step"]
     assert 6 <= killed_at < 12 and not (run / "model.pt").exists()
 
+    assert '"pid"' in (run / "lock").read_text()  # the dead trainer's lock file is still there
+
     train_pretext(stems, run, cfg, vocabulary, SMALL)
     a = load_checkpoint(tmp_path / "straight" / "model.pt")["model"]
     b = load_checkpoint(run / "model.pt")["model"]
     assert a.keys() == b.keys()
     for name in a:
         assert torch.equal(a[name], b[name]), name
+    # the curve has each step once, as the uninterrupted run's does (rows after the checkpoint were cut)
+    straight = [(r["step"], r["kind"], r["name"]) for r in read_metrics(tmp_path / "straight" / "metrics.csv")]
+    resumed = [(r["step"], r["kind"], r["name"]) for r in read_metrics(run / "metrics.csv")]
+    assert resumed == straight
+    assert (tmp_path / "straight" / "model.pt").read_bytes() == (run / "model.pt").read_bytes()  # same bytes
+    assert (run / "lock").read_text() == ""  # released
+
+
+def test_a_finished_model_is_not_reused_after_the_training_data_changed(shards, tmp_path, caplog):
+    """Same config and vocabulary, other patch shards (a photo replaced, other crops): trained afresh."""
+    stems, vocabulary = shards
+    cfg = config(steps=3, val_every=100, checkpoint_every=100)
+    train_pretext(stems, tmp_path / "run", cfg, vocabulary, SMALL, restart_on_mismatch=True)
+    first = load_checkpoint(tmp_path / "run" / "model.pt")["model"]
+
+    changed = tmp_path / "changed"
+    changed.mkdir()
+    other = synthetic_shards(changed, n=48, first_photo_seed=99)[0]  # photo 0 replaced by another one
+    train_pretext(other, tmp_path / "fresh", cfg, vocabulary, SMALL)
+    with caplog.at_level("WARNING"):
+        train_pretext(other, tmp_path / "run", cfg, vocabulary, SMALL, restart_on_mismatch=True)
+    assert "other training data" in caplog.text and "starting afresh" in caplog.text
+    rerun = load_checkpoint(tmp_path / "run" / "model.pt")["model"]
+    fresh = load_checkpoint(tmp_path / "fresh" / "model.pt")["model"]
+    assert all(torch.equal(rerun[k], fresh[k]) for k in rerun)
+    assert not all(torch.equal(rerun[k], first[k]) for k in rerun)
+    with pytest.raises(RuntimeError, match="other training data"):  # without restart_on_mismatch: an error
+        train_pretext(stems, tmp_path / "run", cfg, vocabulary, SMALL)
+
+
+def test_a_second_trainer_on_a_live_run_folder_is_refused(shards, tmp_path):
+    stems, vocabulary = shards
+    run = tmp_path / "run"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; from sdaie.train.common import RunLock\n"
+         f"with RunLock(Path({str(run)!r})):\n    print('locked', flush=True); time.sleep(120)"],
+        env={**os.environ, "PYTHONPATH": str(REPO / "src")}, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(RunLocked, match=f"pid {holder.pid} on"):
+            train_pretext(stems, run, config(steps=1), vocabulary, SMALL)
+    finally:
+        holder.kill()
+        holder.wait()
+    train_pretext(stems, run, config(steps=1, val_every=100), vocabulary, SMALL)  # the dead holder's lock is taken over
+    assert (run / "model.pt").exists()
 
 
 def test_resume_refuses_a_different_config(shards, tmp_path):

@@ -7,6 +7,7 @@ import copy
 
 BASE = {
     "results": "results",
+    "threads": 2,  # as config.yaml: results do not depend on --cores
     "datasets": {
         "demo_photos": {"path": "results/demo/photos", "kind": "photo"},
         "demo_standin_upconv": {"path": "results/demo/generated/standin_upconv", "kind": "generated", "generator": "standin-upconv"},

@@ -1,13 +1,11 @@
 """Snakemake entry point: train the binary detector with distillation toward the pretext extractor
 (torchrun over the GPUs when given more than one)."""
 
-import torch
-
 from sdaie.train.launch import launch
-from sdaie.workflow_io import rule_logging
+from sdaie.workflow_io import rule_logging, use_threads
 
 with rule_logging(snakemake.log[0]) as log:
-    torch.set_num_threads(snakemake.threads)
+    use_threads(snakemake)
     options = dict(snakemake.params.options)
     options["progress"] = False  # the log file gets the metrics; no progress bar in it
     spec = {

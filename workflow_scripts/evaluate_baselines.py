@@ -2,18 +2,16 @@
 
 from pathlib import Path
 
-import torch
-
 from sdaie.detect.oneclass import GMMSettings
 from sdaie.evaluate.baselines import fit_baselines, oneclass_fit_images, random_extractor, save_random_extractor
 from sdaie.patches.cut import decode_rgb
 from sdaie.detect.features import Patching
 from sdaie.model.checkpoint import load_extractor
 from sdaie.train.common import pick_device
-from sdaie.workflow_io import rule_logging
+from sdaie.workflow_io import rule_logging, use_threads
 
 with rule_logging(snakemake.log[0]) as log:
-    torch.set_num_threads(snakemake.threads)
+    use_threads(snakemake)
     _, config, _ = load_extractor(Path(snakemake.input.extractor))
     extractor = random_extractor(config, snakemake.params.seed)
     save_random_extractor(extractor, config, Path(snakemake.output.random_extractor), snakemake.params.seed)

@@ -3,17 +3,16 @@
 from pathlib import Path
 
 import pyarrow.parquet as pq
-import torch
 
 from sdaie.detect.features import Patching
 from sdaie.evaluate.evaluation import ModelPaths, evaluation_images, load_scorers, subset
 from sdaie.evaluate.perturb import parse_perturbation
 from sdaie.evaluate.scoring import score_images
 from sdaie.train.common import pick_device
-from sdaie.workflow_io import rule_logging
+from sdaie.workflow_io import rule_logging, use_threads
 
 with rule_logging(snakemake.log[0]) as log:
-    torch.set_num_threads(snakemake.threads)
+    use_threads(snakemake)
     params, inputs = snakemake.params, snakemake.input
     options = params.options
     images = evaluation_images(

@@ -3,14 +3,13 @@
 from pathlib import Path
 
 import pyarrow.parquet as pq
-import torch
 
 from sdaie.detect.features import Patching
 from sdaie.detect.tables import readable_images, write_feature_table
-from sdaie.workflow_io import rule_logging
+from sdaie.workflow_io import rule_logging, use_threads
 
 with rule_logging(snakemake.log[0]) as log:
-    torch.set_num_threads(snakemake.threads)
+    use_threads(snakemake)
     images = readable_images(pq.read_table(snakemake.input.images), snakemake.wildcards.dataset)
     count = write_feature_table(
         images,

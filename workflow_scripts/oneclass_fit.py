@@ -6,9 +6,10 @@ from pathlib import Path
 from sdaie.detect.features import Patching
 from sdaie.detect.oneclass import GMMSettings, OneClassDetector
 from sdaie.detect.tables import fit_report, read_features
-from sdaie.workflow_io import rule_logging
+from sdaie.workflow_io import rule_logging, use_threads
 
 with rule_logging(snakemake.log[0]) as log:
+    use_threads(snakemake)
     paths = [Path(p) for p in snakemake.input]
     features, rows, extractor_id = read_features(paths, splits=["oneclass_fit"])
     held_out, _, _ = read_features(paths, splits=["test"])

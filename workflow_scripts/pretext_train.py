@@ -1,12 +1,10 @@
 """Snakemake entry point: pretext training (torchrun over the GPUs when given more than one)."""
 
-import torch
-
 from sdaie.train.launch import launch
-from sdaie.workflow_io import rule_logging
+from sdaie.workflow_io import rule_logging, use_threads
 
 with rule_logging(snakemake.log[0]) as log:
-    torch.set_num_threads(snakemake.threads)
+    use_threads(snakemake)
     pretext = dict(snakemake.params.pretext)
     pretext["progress"] = False  # the log file gets the metrics; no progress bar in it
     stems = sorted({path[: -len(".npy")] for path in snakemake.input.shards if path.endswith(".npy")})

@@ -7,12 +7,14 @@
         Adam step; validation (accuracy, ROC AUC) and checkpoints every N steps
 
 The crops come from patch shards whose index has a `label` column (0 real, 1 generated) and a
-`split` column (`binary_train`, `binary_val`). Checkpoints and resumption work as in the pretext
-trainer, and so does DDP under torchrun: each rank takes its share of every global batch.
+`split` column (`binary_train`, `binary_val`). Checkpoints, resumption (tied to the config, the
+crops and the teacher), the run-folder lock and the progress log work as in the pretext trainer, and
+so does DDP under torchrun: each rank takes its share of every global batch.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import logging
 import math
@@ -29,7 +31,19 @@ from torch import nn
 from sdaie.detect.binary import Augmentation, BinaryDetector, augment_crop, balanced_class_weights, binary_loss, random_patches
 from sdaie.model.checkpoint import load_binary, load_extractor
 from sdaie.patches.dataset import PatchShards, epoch_order, patches_to_float
-from sdaie.train.common import distributed, load_checkpoint, pick_device, rng_state, save_checkpoint, set_rng_state
+from sdaie.detect.oneclass import state_fingerprint
+from sdaie.train.common import (
+    ProgressLog,
+    RunLock,
+    distributed,
+    load_checkpoint,
+    pick_device,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+    table_digest,
+    truncate_metrics,
+)
 
 log = logging.getLogger(__name__)
 
@@ -133,9 +147,21 @@ def train_binary(
     teacher_path: Path,
     *,
     stop_after: int | None = None,
+    restart_on_mismatch: bool = False,
     on_step: Callable[[int], None] | None = None,
 ) -> dict:
-    """Train (or resume) the binary detector in `run_dir` (checkpoint.pt, model.pt, metrics.csv)."""
+    """Train (or resume) the binary detector in `run_dir` (checkpoint.pt, model.pt, metrics.csv).
+
+    A checkpoint of another config, other crops or another teacher is an error, or with
+    `restart_on_mismatch` is set aside (checkpoint.pt.stale) and training starts afresh. Raises
+    `RunLocked` while another live trainer uses `run_dir`."""
+    rank, _ = distributed()
+    with RunLock(run_dir) if rank == 0 else contextlib.nullcontext():
+        return _train_binary(stems, run_dir, config, teacher_path, stop_after=stop_after,
+                             restart_on_mismatch=restart_on_mismatch, on_step=on_step)
+
+
+def _train_binary(stems, run_dir, config, teacher_path, *, stop_after, restart_on_mismatch, on_step) -> dict:
     run_dir.mkdir(parents=True, exist_ok=True)
     rank, world = distributed()
     device = pick_device(config.device)
@@ -171,15 +197,26 @@ def train_binary(
         labels = shards.index.column("label").to_numpy().astype(np.int64)[train_rows]
         class_weights = balanced_class_weights(labels).to(device)
 
+    columns = [c for c in ("dataset", "path", "content_hash", "split", "label", "crop") if c in shards.index.column_names]
+    digest = f"{table_digest(shards.index.select(columns))}/{shards.crop_size}/teacher {state_fingerprint(teacher.state_dict())}"
     checkpoint_path, start = run_dir / "checkpoint.pt", 0
-    if checkpoint_path.exists():
-        state = load_checkpoint(checkpoint_path, map_location=device)
-        if state["config"] != asdict(config):
-            raise RuntimeError(f"{checkpoint_path} was written with another config; remove it to start afresh")
+    state = load_checkpoint(checkpoint_path, map_location=device) if checkpoint_path.exists() else None
+    if state is not None:
+        reason = ("another config" if state["config"] != asdict(config) else
+                  f"other training data or teacher ({state.get('data_digest')}, now {digest})" if state.get("data_digest") != digest else None)
+        if reason:
+            if not restart_on_mismatch:
+                raise RuntimeError(f"{checkpoint_path} was written with {reason}; remove it to start afresh")
+            log.warning("%s was written with %s: starting afresh", checkpoint_path, reason)
+            if rank == 0:
+                os.replace(checkpoint_path, checkpoint_path.with_name("checkpoint.pt.stale"))
+            state = None
+    if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         set_rng_state(state["rng"])
         start = state["step"]
+        log.info("resuming from step %d", start)
     train_model = model
     if world > 1:
         train_model = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
@@ -192,6 +229,8 @@ def train_binary(
         prefetch_factor=4 if config.workers else None,
     )
     val_batches = BinaryBatches(stems, val_rows, config, 0, 0, train=False)
+    if rank == 0 and start:
+        truncate_metrics(run_dir / "metrics.csv", start)  # rows written after the checkpoint are written again
     metrics_file = open(run_dir / "metrics.csv", "a" if start else "w", newline="") if rank == 0 else None
     writer = csv.writer(metrics_file) if metrics_file else None
     if writer and not start:
@@ -205,11 +244,12 @@ def train_binary(
     def checkpoint(step: int) -> None:
         if rank == 0:
             save_checkpoint(checkpoint_path, model=model.state_dict(), optimizer=optimizer.state_dict(), step=step,
-                            rng=rng_state(), config=asdict(config))
+                            rng=rng_state(), config=asdict(config), data_digest=digest)
         if world > 1:
             torch.distributed.barrier()
 
     metrics: dict[str, float] = {}
+    heartbeat = ProgressLog("binary training", steps, "steps", start=start, logger=log) if rank == 0 else None
     started, step = time.perf_counter(), start
     model.train()
     for step, (patches, labels) in enumerate(data, start=start + 1):
@@ -232,6 +272,8 @@ def train_binary(
                 writer.writerow([step, "train", name, f"{value.item():.6g}"])
         if progress:
             progress.update(1)
+        if heartbeat:
+            heartbeat.tick(step, f"{config.batch_size} images per step")
         if rank == 0 and len(val_rows) and (step % config.val_every == 0 or step == steps):
             metrics = evaluate_binary(model, val_batches, device, autocast)
             for name, value in metrics.items():
@@ -248,6 +290,6 @@ def train_binary(
     if step >= steps and rank == 0:
         save_checkpoint(run_dir / "model.pt", model=model.state_dict(), config=asdict(config),
                         extractor_config=asdict(extractor_config), teacher=str(teacher_path),
-                        vocabulary_hash=teacher_state.get("vocabulary_hash"), step=step,
-                        seconds=time.perf_counter() - started)
+                        vocabulary_hash=teacher_state.get("vocabulary_hash"), data_digest=digest, step=step)
+        log.info("binary training: %d steps done, %.0f s in this run", step, time.perf_counter() - started)
     return metrics

@@ -53,3 +53,131 @@ def distributed() -> tuple[int, int]:
         torch.distributed.init_process_group(backend)
     rank = torch.distributed.get_rank() if world > 1 else 0
     return rank, world
+
+
+# ----------------------------------------------------------------------------------- run folders
+class RunLocked(RuntimeError):
+    """Another live trainer holds the run folder."""
+
+
+class RunLock:
+    """Exclusive use of a run folder by one trainer process, for as long as it trains.
+
+    The lock is an OS file lock (flock) on `<run_dir>/lock`, which the kernel drops when its process
+    dies however it dies (SIGKILL included); the file also records the owner (pid, host, start) for
+    the messages. A second trainer on the same folder is refused with the owner named; a lock file left
+    by a dead process is taken over, and the log says so."""
+
+    def __init__(self, run_dir: Path):
+        self.path = Path(run_dir) / "lock"
+        self._handle = None
+
+    def __enter__(self) -> "RunLock":
+        import fcntl
+        import json
+        import logging
+        import socket
+        import time
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            owner = handle.read().strip() or "{}"
+            handle.close()
+            try:
+                who = json.loads(owner)
+            except ValueError:
+                who = {}
+            raise RunLocked(
+                f"{self.path.parent} is in use by a live trainer (pid {who.get('pid', '?')} on {who.get('host', '?')}, "
+                f"started {who.get('started', '?')}): wait for it, or end that process, then run again"
+            ) from None
+        handle.seek(0)
+        previous = handle.read().strip()
+        if previous:
+            logging.getLogger(__name__).warning("%s: taking over the lock of a trainer that is gone (%s)", self.path, previous)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                 "started": time.strftime("%Y-%m-%d %H:%M:%S")}))
+        handle.flush()
+        self._handle = handle
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import fcntl
+
+        if self._handle is not None:
+            self._handle.seek(0)
+            self._handle.truncate()  # an empty lock file: released cleanly
+            self._handle.flush()
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+            self._handle.close()
+            self._handle = None
+
+
+def table_digest(table) -> str:
+    """SHA-256 (first 16 hex digits) of a pyarrow table's columns in their order: what a run trained on."""
+    import hashlib
+
+    import pyarrow as pa
+
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table.combine_chunks())
+    return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()[:16]
+
+
+def truncate_metrics(path: Path, step: int) -> None:
+    """Keep the rows of a metrics CSV (step, kind, name, value) up to `step`: a resumed run rewrites the rest."""
+    import csv
+
+    if not path.exists():
+        return
+    with open(path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    if not rows:
+        return
+    kept = [rows[0]] + [row for row in rows[1:] if row and int(row[0]) <= step]
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="") as handle:
+        csv.writer(handle).writerows(kept)
+    os.replace(tmp, path)
+
+
+class ProgressLog:
+    """A log line at least every `every` seconds while a long loop runs: done/total, rate and ETA.
+
+    For log files (Snakemake's), where a progress bar prints nothing until the end; `tick(done)` is
+    cheap to call on every iteration."""
+
+    def __init__(self, what: str, total: int, unit: str, every: float = 30.0, start: int = 0, logger=None):
+        import logging
+        import time
+
+        self.what, self.total, self.unit, self.every = what, total, unit, every
+        self.log = logger or logging.getLogger("sdaie")
+        self.started = self.last = time.monotonic()
+        self.start = start
+
+    def tick(self, done: int, extra: str = "") -> None:
+        import time
+
+        now = time.monotonic()
+        if now - self.last < self.every and done < self.total:
+            return
+        self.last = now
+        rate = (done - self.start) / max(now - self.started, 1e-9)
+        eta = (self.total - done) / rate if rate > 0 else float("inf")
+        self.log.info("%s: %d/%d %s, %.3g %s/s, %s elapsed, ETA %s%s", self.what, done, self.total, self.unit, rate,
+                      self.unit, _clock(now - self.started), _clock(eta), f", {extra}" if extra else "")
+
+
+def _clock(seconds: float) -> str:
+    if seconds == float("inf"):
+        return "?"
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"

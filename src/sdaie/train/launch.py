@@ -43,7 +43,7 @@ def run_spec(spec: dict) -> dict:
     if spec.get("trainer", "pretext") == "binary":
         from sdaie.train.binary import train_binary
 
-        metrics = train_binary(stems, run_dir, binary_config(spec["config"]), Path(spec["teacher"]))
+        metrics = train_binary(stems, run_dir, binary_config(spec["config"]), Path(spec["teacher"]), restart_on_mismatch=True)
     else:
         vocabulary = json.loads(Path(spec["vocabulary"]).read_text())
         metrics = train_pretext(stems, run_dir, pretext_config(spec["config"]), vocabulary, restart_on_mismatch=True)

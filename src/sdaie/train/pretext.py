@@ -12,12 +12,16 @@ One readable loop, plain PyTorch:
         vocabulary)
 
 A killed run restarts from its last checkpoint and continues identically, because batches depend
-only on (seed, step). On CUDA: bf16 autocast (covariance pooling stays float32), TF32, optional
+only on (seed, step); its metrics.csv is cut back to that step. A checkpoint is resumed only when it
+was written with the same config, vocabulary and training data (a digest of the patch shards' index:
+photos, their content hashes, crop positions and labels); otherwise the run starts afresh and the log
+says why. One trainer at a time uses a run folder (`sdaie.train.common.RunLock`). On CUDA: bf16 autocast (covariance pooling stays float32), TF32, optional
 torch.compile; DDP when launched by torchrun (each rank takes its share of every global batch).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import logging
@@ -50,12 +54,16 @@ from sdaie.patches.dataset import (
     training_batch,
 )
 from sdaie.train.common import (
+    ProgressLog,
+    RunLock,
     distributed,
     load_checkpoint,
     pick_device,
     rng_state,
     save_checkpoint,
     set_rng_state,
+    table_digest,
+    truncate_metrics,
 )
 
 log = logging.getLogger(__name__)
@@ -227,7 +235,23 @@ def train_pretext(
     (latest), model.pt (final), metrics.csv. `stop_after` ends the run early after that step's
     checkpoint (for tests of resumption). A checkpoint written with another config or vocabulary is
     an error, or with `restart_on_mismatch` is set aside (checkpoint.pt.stale) and training starts
-    afresh. `on_step(step)` is called after every optimizer step (benchmarks time it)."""
+    afresh. `on_step(step)` is called after every optimizer step (benchmarks time it). Raises
+    `RunLocked` while another live trainer uses `run_dir`."""
+    rank, _ = distributed()
+    with RunLock(run_dir) if rank == 0 else contextlib.nullcontext():
+        return _train_pretext(stems, run_dir, config, vocabulary, extractor_config, stop_after=stop_after,
+                              restart_on_mismatch=restart_on_mismatch, on_step=on_step)
+
+
+def training_data_digest(shards: PatchShards, config: PretextConfig) -> str:
+    """What a run trains on: photos, content hashes, crop positions, splits and the labels it uses."""
+    columns = ["dataset", "path", "content_hash", "split", "crop", "x", "y", "shard"]
+    columns += [f"{tag}_idx" for tag in config.categorical] + list(config.ordinal)
+    present = [c for c in columns if c in shards.index.column_names]
+    return table_digest(shards.index.select(present)) + f"/{shards.crop_size}"
+
+
+def _train_pretext(stems, run_dir, config, vocabulary, extractor_config, *, stop_after, restart_on_mismatch, on_step) -> dict:
     initial = load_extractor(config.init)[0] if config.init else None
     extractor_config = initial.config if initial is not None else (extractor_config or ExtractorConfig())
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -251,19 +275,29 @@ def train_pretext(
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
 
+    loader = BatchLoader(stems, None, config)
+    shards = loader.shards
+    digest = training_data_digest(shards, config)
     checkpoint_path = run_dir / "checkpoint.pt"
     start = 0
-    if checkpoint_path.exists():
-        state = load_checkpoint(checkpoint_path, map_location=device)
-        if state["config"] != asdict(config) or state["vocabulary_hash"] != vocabulary.get("hash"):
+    state = load_checkpoint(checkpoint_path, map_location=device) if checkpoint_path.exists() else None
+    if state is not None:
+        if state["config"] != asdict(config):
+            reason = "another config"
+        elif state["vocabulary_hash"] != vocabulary.get("hash"):
+            reason = "another vocabulary"
+        elif state.get("data_digest") != digest:
+            reason = (f"other training data (patch shards {state.get('data_digest')}, now {digest}: photos added, "
+                      "removed or replaced, or other crops)")
+        else:
+            reason = None
+        if reason:
             if not restart_on_mismatch:
-                raise RuntimeError(f"{checkpoint_path} was written with another config or vocabulary; remove it to start afresh")
-            log.warning("%s was written with another config or vocabulary: starting afresh", checkpoint_path)
+                raise RuntimeError(f"{checkpoint_path} was written with {reason}; remove it to start afresh")
+            log.warning("%s was written with %s: starting afresh", checkpoint_path, reason)
             if rank == 0:
                 os.replace(checkpoint_path, checkpoint_path.with_name("checkpoint.pt.stale"))
             state = None
-    else:
-        state = None
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -277,8 +311,6 @@ def train_pretext(
     if use_compile:
         train_model = torch.compile(train_model)
 
-    loader = BatchLoader(stems, None, config)
-    shards = loader.shards
     split = np.asarray(shards.index.column("split").to_pylist())
     train_rows = np.flatnonzero(split == "pretext_train")
     val_rows = np.flatnonzero(split == "pretext_val")
@@ -297,6 +329,8 @@ def train_pretext(
     )
 
     metrics_path = run_dir / "metrics.csv"
+    if rank == 0 and start:
+        truncate_metrics(metrics_path, start)  # rows written after the checkpoint are written again
     new_file = not metrics_path.exists() or start == 0
     metrics_file = open(metrics_path, "w" if new_file else "a", newline="") if rank == 0 else None
     writer = csv.writer(metrics_file) if metrics_file else None
@@ -315,6 +349,7 @@ def train_pretext(
                 extractor_config=asdict(extractor_config),
                 vocabulary=vocabulary,
                 vocabulary_hash=vocabulary.get("hash"),
+                data_digest=digest,
             )
         if world > 1:
             torch.distributed.barrier()
@@ -325,6 +360,8 @@ def train_pretext(
         from tqdm import tqdm
 
         progress = tqdm(total=config.steps, initial=start, desc="pretext", unit="step", dynamic_ncols=True)
+    heartbeat = ProgressLog("pretext training", config.steps, "steps", start=start, logger=log) if rank == 0 else None
+    last_loss = float("nan")
     model.train()
     started = time.perf_counter()
     step = start
@@ -345,8 +382,11 @@ def train_pretext(
                     writer.writerow([step, "train", f"loss/{tag}", f"{part.item():.6g}"])
             if progress:
                 progress.set_postfix(loss=f"{value:.3f}")
+            last_loss = value
         if progress:
             progress.update(1)
+        if heartbeat:
+            heartbeat.tick(step, f"{config.batch_size} images per step, loss {last_loss:.3f}")
         if (step % config.val_every == 0 or step == config.steps) and rank == 0 and val_specs:
             last_metrics = evaluate(model, loader, val_specs, config, device, autocast)
             for name, value in last_metrics.items():
@@ -371,7 +411,8 @@ def train_pretext(
             extractor_config=asdict(extractor_config),
             vocabulary=vocabulary,
             vocabulary_hash=vocabulary.get("hash"),
+            data_digest=digest,
             step=step,
-            seconds=time.perf_counter() - started,
         )
+        log.info("pretext training: %d steps done, %.0f s in this run", step, time.perf_counter() - started)
     return last_metrics
