@@ -31,13 +31,13 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from sdaie.demo import build_demo
-from sdaie.detect.features import image_patches
+from sdaie.detect.features import Patching
 from sdaie.detect.oneclass import GMMSettings, OneClassDetector
-from sdaie.evaluate.scoring import extractor_featurizer
+from sdaie.detect.pipeline import Network, score_files
 from sdaie.exif.extract import extract_to_parquet
 from sdaie.exif.listing import list_files
 from sdaie.model.backbone import ExtractorConfig, SDAIEExtractor
-from sdaie.patches.cut import cut_photos, decode_rgb, readable_rows, select_shard
+from sdaie.patches.cut import cut_photos, readable_rows, select_shard
 from sdaie.tags.normalize import normalize_tables
 from sdaie.model.checkpoint import load_extractor
 from sdaie.train.pretext import PretextConfig, train_pretext
@@ -78,8 +78,8 @@ def prepare(work: Path, seed: int, size: dict) -> Path:
 
 
 def features(extractor: SDAIEExtractor, files: list[Path]) -> np.ndarray:
-    featurize = extractor_featurizer(extractor, CPU)
-    return np.array([featurize(image_patches(decode_rgb(f), MAX_PATCHES).patches) for f in files])
+    results = score_files(files, [Network("feature", extractor)], Patching(MAX_PATCHES), CPU)
+    return np.array([r.variants[0].outputs["feature"].astype(np.float64) for r in results])
 
 
 def held_out_aucs(extractor: SDAIEExtractor, root: Path) -> dict[tuple[str, str], float]:

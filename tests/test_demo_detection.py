@@ -32,22 +32,21 @@ import torch
 
 from sdaie.config import load_config
 from sdaie.demo import build_demo
-from sdaie.detect.binary import BinaryDetector
 from sdaie.detect.binary_data import binary_table, training_rows
 from sdaie.detect.oneclass import GMMSettings, OneClassDetector
 from sdaie.detect.tables import read_features, write_feature_table
 from sdaie.evaluate.evaluation import evaluation_images
 from sdaie.evaluate.metrics import compute_metrics
 from sdaie.evaluate.perturb import parse_perturbation
-from sdaie.evaluate.scoring import binary_scorer, extractor_featurizer, gmm_scorer, score_images
+from sdaie.detect.features import Patching
+from sdaie.evaluate.scoring import binary_scorer, gmm_scorer, score_images
+from sdaie.model.checkpoint import load_binary
 from sdaie.exif.extract import extract_to_parquet
 from sdaie.exif.listing import list_files
-from sdaie.model.backbone import ExtractorConfig
 from sdaie.patches.cut import cut_photos, readable_rows, select_shard
 from sdaie.tags.normalize import normalize_tables
 from sdaie.model.checkpoint import load_extractor
 from sdaie.train.binary import BinaryConfig, train_binary
-from sdaie.train.common import load_checkpoint
 from sdaie.train.pretext import PretextConfig, train_pretext
 
 SEED = 0
@@ -98,7 +97,7 @@ def run(tmp_path_factory) -> dict:
     write_feature_table(photos, datasets["demo_photos"], pretext_model, features_path, kind="photo", generator=None,
                         device="cpu", max_patches=MAX_PATCHES)
     fit, _, extractor_id = read_features([features_path], splits=["oneclass_fit"])
-    oneclass = OneClassDetector.fit(fit, DEMO_ONECLASS, extractor_id=extractor_id, max_patches=MAX_PATCHES)
+    oneclass = OneClassDetector.fit(fit, DEMO_ONECLASS, extractor_id=extractor_id, patching=Patching(MAX_PATCHES))
 
     # Binary: trained on the upconv stand-in (its binary_train/binary_val images) against the pretext photos.
     table = binary_table(tags_path, [exif["demo_standin_upconv"]], GENERATED_SPLIT, SEED)
@@ -108,24 +107,22 @@ def run(tmp_path_factory) -> dict:
     binary_config = BinaryConfig(epochs=6, batch_size=16, n_patches=4, lr=3e-4, alpha=0.05, seed=SEED, val_every=1000,
                                  checkpoint_every=1000, workers=0, progress=False, device="cpu")
     train_binary([crops], root / "binary" / "run", binary_config, pretext_model)
-    state = load_checkpoint(root / "binary" / "run" / "model.pt")
-    binary = BinaryDetector(ExtractorConfig.from_dict(state["extractor_config"]))
-    binary.load_state_dict(state["model"])
+    binary, _ = load_binary(root / "binary" / "run" / "model.pt")
 
     # Scores: held-out test photos, every denoiser image, the upconv images the binary detector never saw.
     extractor, _, _ = load_extractor(pretext_model)
-    scorers = [gmm_scorer("oneclass", extractor_featurizer(extractor, CPU), oneclass), binary_scorer(binary.eval(), CPU)]
+    scorers = [gmm_scorer("oneclass", extractor, oneclass), binary_scorer(binary)]
     none = [parse_perturbation("none")]
     held_out_photos = evaluation_images(tags, "demo_photos", "photo", None)
     expected = {None: len(held_out_photos)}
-    tables = [score_images(held_out_photos, datasets["demo_photos"], none, scorers,
-                           max_patches=MAX_PATCHES)]
+    tables = [score_images(held_out_photos, datasets["demo_photos"], none, scorers, device=CPU,
+                           patching=Patching(MAX_PATCHES))]
     for name, gen in generator.items():
         images = evaluation_images(pq.read_table(exif[name]), name, "generated", gen,
                                    binary_trained=name == "demo_standin_upconv", generated_fractions=GENERATED_SPLIT,
                                    seed=SEED)
         expected[gen] = len(images)
-        tables.append(score_images(images, datasets[name], none, scorers, max_patches=MAX_PATCHES))
+        tables.append(score_images(images, datasets[name], none, scorers, device=CPU, patching=Patching(MAX_PATCHES)))
     scores = pl.from_arrow(pa.concat_tables(tables))
     metrics = compute_metrics(scores)
     auc = {(d, g): a for d, g, a in metrics.select("detector", "generator", "auc").iter_rows()}

@@ -5,6 +5,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from sdaie.detect.features import Patching
+from sdaie.detect.pipeline import scoring_workers
 from sdaie.evaluate.evaluation import ModelPaths, evaluation_images, load_scorers, subset
 from sdaie.evaluate.perturb import parse_perturbation
 from sdaie.evaluate.scoring import score_images
@@ -12,7 +13,7 @@ from sdaie.train.common import pick_device
 from sdaie.workflow_io import rule_logging, use_threads
 
 with rule_logging(snakemake.log[0]) as log:
-    use_threads(snakemake)
+    threads = use_threads(snakemake)
     params, inputs = snakemake.params, snakemake.input
     options = params.options
     images = evaluation_images(
@@ -25,10 +26,11 @@ with rule_logging(snakemake.log[0]) as log:
     scorers = load_scorers(
         ModelPaths(Path(inputs.pretext), Path(inputs.oneclass), Path(inputs.binary[0]) if inputs.binary else None,
                    Path(baselines[0]), Path(baselines[1]), Path(baselines[2])),
-        pick_device(options["device"]),
     )
     perturbations = [parse_perturbation(spec) for spec in options["perturbations"]]
     log.info("%s: %d images x %d perturbations x %d detectors", snakemake.wildcards.dataset, len(images),
              len(perturbations), len(scorers))
-    table = score_images(images, Path(params.root), perturbations, scorers, patching=Patching.from_config(params.features))
+    device = pick_device(options["device"])
+    table = score_images(images, Path(params.root), perturbations, scorers, device=device,
+                         patching=Patching.from_config(params.features), workers=scoring_workers(params.features, threads, device))
     pq.write_table(table, snakemake.output[0], compression="zstd")

@@ -5,11 +5,13 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from sdaie.detect.features import Patching
+from sdaie.detect.pipeline import scoring_workers
 from sdaie.detect.tables import readable_images, write_feature_table
+from sdaie.train.common import pick_device
 from sdaie.workflow_io import rule_logging, use_threads
 
 with rule_logging(snakemake.log[0]) as log:
-    use_threads(snakemake)
+    threads = use_threads(snakemake)
     images = readable_images(pq.read_table(snakemake.input.images), snakemake.wildcards.dataset)
     count = write_feature_table(
         images,
@@ -20,5 +22,6 @@ with rule_logging(snakemake.log[0]) as log:
         generator=snakemake.params.generator,
         device=snakemake.params.options["device"],
         patching=Patching.from_config(snakemake.params.options),
+        workers=scoring_workers(snakemake.params.options, threads, pick_device(snakemake.params.options["device"])),
     )
     log.info("%s: features of %d images", snakemake.wildcards.dataset, count)

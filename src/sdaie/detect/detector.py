@@ -19,14 +19,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from sdaie.detect.features import Patching, image_feature
+from sdaie.detect.features import Patching
+from sdaie.detect.pipeline import Network, Scored, default_workers, score_files
 from sdaie.detect.oneclass import OneClassDetector, state_fingerprint
 from sdaie.exif.listing import list_files
 from sdaie.errors import InputError
 from sdaie.model.checkpoint import load_binary, load_extractor
+from sdaie.progress import Progress
 from sdaie.train.common import pick_device
 
 PRETEXT, ONECLASS, BINARY = "pretext.pt", "oneclass.npz", "binary.pt"
@@ -57,9 +58,11 @@ def iter_image_paths(paths: Iterable[str | Path]) -> Iterator[Path]:
 
 
 class Detector:
-    def __init__(self, models: str | Path, device: str = "auto", max_patches: int | None = None, patching: str | None = None):
+    def __init__(self, models: str | Path, device: str = "auto", max_patches: int | None = None, patching: str | None = None,
+                 workers: int | None = None):
         """`max_patches` and the `patching` rule default to what the one-class GMM's features were
-        computed with (without a GMM: 20,000 patches, centre crop).
+        computed with (without a GMM: 20,000 patches, centre crop). `workers` decode images in parallel
+        (default: as many as PyTorch has threads on a GPU, one on the CPU).
 
         Raises `sdaie.errors.InputError` when the folder lacks the extractor or both detectors, or a
         model file is damaged or of another kind."""
@@ -83,39 +86,34 @@ class Detector:
             self.binary, _ = load_binary(models / BINARY)
             self.binary.to(self.device)
         self.vocabulary_hash = pretext_state.get("vocabulary_hash")
+        self.workers = workers if workers is not None else default_workers(torch.get_num_threads(), self.device)
 
-    def features(self, pixels: np.ndarray) -> tuple[np.ndarray | None, float | None, int, bool]:
-        """(extractor feature or None without a GMM, binary probability or None, patch count, upscaled) of one RGB image."""
-        cut = self.patching(pixels)
-        feature = image_feature(self.extractor, cut.patches, self.device) if self.oneclass else None
-        probability = None
+    def networks(self) -> list[Network]:
+        """What runs over each image: the extractor when there is a GMM, the binary detector when there is one."""
+        networks = [Network("oneclass", self.extractor)] if self.oneclass is not None else []
         if self.binary is not None:
-            binary_feature = image_feature(self.binary.extractor, cut.patches, self.device)
-            with torch.no_grad():
-                logits = self.binary.head(torch.from_numpy(binary_feature).to(self.device).unsqueeze(0))
-            probability = float(logits.float().softmax(dim=1)[0, 1])
-        return feature, probability, len(cut.patches), cut.upscaled
+            networks.append(Network("binary", self.binary.extractor, self.binary.head))
+        return networks
 
-    def score_file(self, path: Path) -> DetectionResult:
-        from sdaie.patches.cut import decode_rgb
-
-        result = DetectionResult(path=str(path))
-        try:
-            pixels = decode_rgb(path)
-        except Exception as exc:  # unreadable, truncated, not an image: a row with the reason
-            result.error = f"cannot decode: {exc}"
+    def result(self, scored: Scored) -> DetectionResult:
+        """A pipeline result (sdaie.detect.pipeline) as a DetectionResult."""
+        result = DetectionResult(path=str(scored.path), width=scored.width, height=scored.height, error=scored.error)
+        if scored.error is not None:
             return result
-        result.height, result.width = pixels.shape[:2]
-        feature, probability, result.patches, result.upscaled = self.features(pixels)
-        if feature is not None:
-            loglik = float(self.oneclass.score(feature[None])[0])
+        variant = scored.variants[0]
+        result.patches, result.upscaled = variant.patches, variant.upscaled
+        if "oneclass" in variant.outputs:
+            loglik = float(self.oneclass.score(variant.outputs["oneclass"][None])[0])
             result.oneclass_loglik = loglik if math.isfinite(loglik) else float("-inf")
             result.oneclass_generated = bool(self.oneclass.verdict(loglik))
             result.oneclass_threshold = self.oneclass.threshold
-        if probability is not None:
-            result.binary_probability = probability
-            result.binary_generated = probability > 0.5
+        if "binary" in variant.outputs:
+            result.binary_probability = float(variant.outputs["binary"])
+            result.binary_generated = result.binary_probability > 0.5
         return result
+
+    def score_file(self, path: str | Path) -> DetectionResult:
+        return next(self.score([path]))
 
     def legend(self) -> list[str]:
         """What the scores mean, one line per detector of this folder (printed above `sdaie detect`'s table)."""
@@ -131,15 +129,8 @@ class Detector:
         return lines
 
     def score(self, paths: Iterable[str | Path], progress: bool = False) -> Iterator[DetectionResult]:
+        """Results in the order of the files (folders listed recursively); `progress` draws a bar."""
         files = list(iter_image_paths(paths))
-        bar = None
-        if progress and len(files) > 1:
-            from tqdm import tqdm
-
-            bar = tqdm(total=len(files), desc="detect", unit="image", dynamic_ncols=True)
-        for path in files:
-            yield self.score_file(path)
-            if bar:
-                bar.update(1)
-        if bar:
-            bar.close()
+        tracker = Progress("detect", len(files), "images", bar=progress and len(files) > 1)
+        for scored in score_files(files, self.networks(), self.patching, self.device, workers=self.workers, progress=tracker):
+            yield self.result(scored)

@@ -112,16 +112,11 @@ def image_patches(pixels: np.ndarray, max_patches: int = DEFAULT_MAX_PATCHES, ru
     return ImagePatches(np.ascontiguousarray(patches), upscaled)
 
 
-@torch.no_grad()
-def image_feature(extractor: SDAIEExtractor, patches: np.ndarray, device: torch.device, chunk: int = 256, autocast: bool = False) -> np.ndarray:
-    """The 528-d feature of one image from its patches (n, 3, 64, 64) uint8."""
-    covariances = []
-    for start in range(0, len(patches), chunk):
-        x = torch.from_numpy(patches[start : start + chunk]).to(device, non_blocking=True).float().div_(255.0)
-        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=autocast):
-            groups = extractor.cnn(x)
-            covariances.append(extractor.pool(groups[-1]))
-    tokens = torch.cat(covariances).unsqueeze(0)
-    with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=autocast):
-        tokens = extractor.encode(tokens)
-    return tokens[0, 0].float().cpu().numpy()
+def image_feature(extractor: SDAIEExtractor, patches: np.ndarray, device: torch.device, chunk: int = 512,
+                  autocast: bool = False) -> np.ndarray:
+    """The 528-d feature of one image from its patches (n, 3, 64, 64) uint8 (sdaie.detect.pipeline's code path)."""
+    from sdaie.detect.pipeline import Network, network_outputs
+
+    extractor.to(device)
+    return network_outputs(Network("feature", extractor), [torch.from_numpy(np.ascontiguousarray(patches))], device,
+                           chunk=chunk, amp=autocast)[0]

@@ -12,10 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 
-from sdaie.detect.features import Patching, image_feature
+from sdaie.detect.features import Patching
+from sdaie.detect.pipeline import Network, default_workers, score_files
 from sdaie.detect.oneclass import GMMSettings, OneClassDetector, state_fingerprint
 from sdaie.errors import InputError
+from sdaie.progress import Progress
 
 
 @dataclass
@@ -49,7 +52,6 @@ def fit_oneclass_on_files(paths: Iterable[str | Path], models: str | Path, setti
     """Fit and save MODELS/oneclass.npz from the readable images below `paths`; InputError when too few are readable."""
     from sdaie.detect.detector import PRETEXT, iter_image_paths
     from sdaie.model.checkpoint import load_extractor
-    from sdaie.patches.cut import decode_rgb
     from sdaie.train.common import pick_device
 
     models = Path(models)
@@ -59,22 +61,13 @@ def fit_oneclass_on_files(paths: Iterable[str | Path], models: str | Path, setti
     extractor.to(torch_device)
     files = list(iter_image_paths(paths))
     features, skipped = [], []
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(files), desc="features", unit="image", dynamic_ncols=True)
-    for path in files:
-        try:
-            pixels = decode_rgb(path)
-        except Exception as exc:  # not an image, truncated, unreadable: listed, not fatal
-            skipped.append((str(path), f"cannot decode: {exc}"))
+    tracker = Progress("features", len(files), "images", bar=progress)
+    for result in score_files(files, [Network("feature", extractor)], patching, torch_device,
+                              workers=default_workers(torch.get_num_threads(), torch_device), progress=tracker):
+        if result.error is not None:  # not an image, truncated, unreadable: listed, not fatal
+            skipped.append((str(result.path), result.error))
         else:
-            features.append(image_feature(extractor, patching(pixels).patches, torch_device))
-        if bar:
-            bar.update(1)
-    if bar:
-        bar.close()
+            features.append(result.variants[0].outputs["feature"])
     if len(features) < max(2, settings.n_components):
         where = ", ".join(map(str, paths))
         raise InputError(where, f"{len(features)} readable photos for a {settings.n_components}-component mixture",

@@ -14,11 +14,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import torch
 
-from sdaie.detect.features import Patching, image_feature
+from sdaie.detect.features import Patching
+from sdaie.detect.pipeline import Network, default_workers, score_files
 from sdaie.detect.oneclass import state_fingerprint
-from sdaie.patches.cut import decode_rgb
 from sdaie.model.checkpoint import load_extractor
+from sdaie.progress import Progress
 from sdaie.train.common import pick_device
 
 log = logging.getLogger(__name__)
@@ -48,41 +50,38 @@ def readable_images(table: pa.Table, dataset: str) -> pa.Table:
 
 def write_feature_table(images: pa.Table, root: Path, extractor_path: Path, output: Path, *, kind: str,
                         generator: str | None, device: str = "auto", patching: Patching = Patching(),
-                        batch_rows: int = 64) -> int:
+                        workers: int | None = None, batch_rows: int = 64) -> int:
     """Features of the readable images listed in `images` (columns dataset, path, content_hash, optional split)."""
     torch_device = pick_device(device)
     extractor, _, _ = load_extractor(extractor_path)
-    extractor.to(torch_device)
     fingerprint = state_fingerprint(extractor.state_dict())
     metadata = {b"sdaie.extractor_id": fingerprint.encode(), b"sdaie.extractor": str(extractor_path).encode()}
     splits = images.column("split").to_pylist() if "split" in images.column_names else [None] * images.num_rows
-    rows = zip(images.column("dataset").to_pylist(), images.column("path").to_pylist(),
-               images.column("content_hash").to_pylist(), splits)
+    rows = list(zip(images.column("dataset").to_pylist(), images.column("path").to_pylist(),
+                    images.column("content_hash").to_pylist(), splits))
+    workers = workers if workers is not None else default_workers(torch.get_num_threads(), torch_device)
+    progress = Progress(f"features of {output.stem}", len(rows), "images", logger=log)
+    scored = score_files([root / path for _, path, _, _ in rows], [Network("feature", extractor)], patching, torch_device,
+                         workers=workers, progress=progress)
     tmp = output.with_name(output.name + ".tmp")
-    count = 0
     with pq.ParquetWriter(tmp, FEATURE_SCHEMA.with_metadata(metadata), compression="zstd") as writer:
         buffer: list[dict] = []
-        for dataset, path, content_hash, split in rows:
+        for (dataset, path, content_hash, split), result in zip(rows, scored):
             row = {"dataset": dataset, "path": path, "content_hash": content_hash, "kind": kind, "generator": generator,
-                   "split": split, "upscaled": False}
-            try:
-                pixels = decode_rgb(root / path)
-            except Exception as exc:
-                row["error"] = f"cannot decode: {exc}"
-            else:
-                cut = patching(pixels)
-                row.update(height=pixels.shape[0], width=pixels.shape[1], patches=len(cut.patches), upscaled=cut.upscaled,
-                           feature=image_feature(extractor, cut.patches, torch_device).astype(np.float32).tolist())
+                   "split": split, "upscaled": False, "error": result.error, "width": result.width, "height": result.height}
+            if result.error is None:
+                variant = result.variants[0]
+                row.update(patches=variant.patches, upscaled=variant.upscaled,
+                           feature=variant.outputs["feature"].astype(np.float32).tolist())
             buffer.append(row)
-            count += 1
             if len(buffer) >= batch_rows:
                 writer.write_table(pa.Table.from_pylist(buffer, schema=FEATURE_SCHEMA))
                 buffer.clear()
         if buffer:
             writer.write_table(pa.Table.from_pylist(buffer, schema=FEATURE_SCHEMA))
     tmp.replace(output)
-    log.info("%s: %d images, extractor %s", output, count, fingerprint)
-    return count
+    log.info("%s: %d images, extractor %s", output, len(rows), fingerprint)
+    return len(rows)
 
 
 def read_features(paths: list[Path], *, splits: list[str] | None = None) -> tuple[np.ndarray, pa.Table, str]:

@@ -53,22 +53,19 @@ def oneclass_fit_images(tags_path: Path, roots: dict[str, Path]) -> list[Path]:
 
 
 def fit_baselines(images: list[Path], extractor: SDAIEExtractor, settings: GMMSettings, *, patching: Patching,
-                  device: torch.device, decode) -> dict[str, OneClassDetector]:
-    """Both baseline GMMs from the same photos (each decoded once)."""
-    from sdaie.evaluate.scoring import extractor_featurizer
+                  device: torch.device, workers: int = 0) -> dict[str, OneClassDetector]:
+    """Both baseline GMMs from the same photos (each decoded once, through the scoring pipeline)."""
+    from sdaie.detect.pipeline import Network, score_files
     from sdaie.evaluate.srm_stats import srm_statistics
 
-    featurize = extractor_featurizer(extractor.to(device), device)
     random_features, srm_features = [], []
-    for path in images:
-        try:
-            pixels = decode(path)
-        except Exception as exc:
-            log.warning("%s: skipped, cannot decode: %s", path, exc)
+    for result in score_files(images, [Network(RANDOM_ONECLASS, extractor)], patching, device,
+                              statistics={SRM_STATS: srm_statistics}, workers=workers):
+        if result.error is not None:
+            log.warning("%s: skipped, %s", result.path, result.error)
             continue
-        patches = patching(pixels).patches
-        random_features.append(featurize(patches))
-        srm_features.append(srm_statistics(patches))
+        random_features.append(result.variants[0].outputs[RANDOM_ONECLASS].astype(np.float64))
+        srm_features.append(result.variants[0].outputs[SRM_STATS])
     log.info("baselines: fitting on %d photos", len(random_features))
     return {
         RANDOM_ONECLASS: OneClassDetector.fit(np.array(random_features), settings,

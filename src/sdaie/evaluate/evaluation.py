@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
-import torch
 
 from sdaie.detect.binary_data import generated_split
 from sdaie.detect.oneclass import OneClassDetector, state_fingerprint
 from sdaie.evaluate.baselines import RANDOM_ONECLASS, SRM_STATS, SRM_STATS_ID
-from sdaie.evaluate.scoring import Scorer, binary_scorer, extractor_featurizer, gmm_scorer, srm_stats_scorer
+from sdaie.evaluate.scoring import Scorer, binary_scorer, gmm_scorer, srm_stats_scorer
 from sdaie.model.checkpoint import load_binary, load_extractor
 
 REAL, GENERATED = 0, 1
@@ -62,18 +61,16 @@ class ModelPaths:
     srm_stats: Path
 
 
-def load_scorers(paths: ModelPaths, device: torch.device) -> list[Scorer]:
+def load_scorers(paths: ModelPaths) -> list[Scorer]:
     """Every detector and baseline, each checked against the features it was fitted on."""
     extractor, _, _ = load_extractor(paths.pretext)
-    extractor.to(device)
     oneclass = OneClassDetector.load(paths.oneclass, extractor_id=state_fingerprint(extractor.state_dict()))
-    scorers = [gmm_scorer("oneclass", extractor_featurizer(extractor, device), oneclass)]
+    scorers = [gmm_scorer("oneclass", extractor, oneclass)]
     if paths.binary is not None:
         binary, _ = load_binary(paths.binary)
-        scorers.append(binary_scorer(binary.to(device), device))
+        scorers.append(binary_scorer(binary))
     random, _, _ = load_extractor(paths.random_extractor)
-    random.to(device)
     random_gmm = OneClassDetector.load(paths.random_oneclass, extractor_id=state_fingerprint(random.state_dict()))
-    scorers.append(gmm_scorer(RANDOM_ONECLASS, extractor_featurizer(random, device), random_gmm))
+    scorers.append(gmm_scorer(RANDOM_ONECLASS, random, random_gmm))
     scorers.append(srm_stats_scorer(OneClassDetector.load(paths.srm_stats, extractor_id=SRM_STATS_ID)))
     return scorers

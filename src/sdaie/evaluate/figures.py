@@ -11,7 +11,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import polars as pl  # noqa: E402
 from sklearn.metrics import roc_curve  # noqa: E402
 
-from sdaie.evaluate.metrics import MEAN  # noqa: E402
 
 AXES = {"jpeg": "JPEG quality", "blur": "Gaussian blur sigma (px)", "scale": "rescale factor"}
 

@@ -108,7 +108,7 @@ def render_report(inputs: ReportInputs) -> str:
     main = "none" if "none" in perturbations else perturbations[0]
     parts.append(f"<h2>Per generator (perturbation: {html.escape(main)})</h2>")
     if inputs.trained_generators:
-        parts.append(f"<p class='note'>* the binary detector trained on this generator (its held-out images are scored here).</p>")
+        parts.append("<p class='note'>* the binary detector trained on this generator (its held-out images are scored here).</p>")
     for detector in detectors:
         parts.append(f"<h3>{detector}</h3><p class='note'>{DETECTOR_NOTES.get(detector, '')}</p>")
         parts.append(html_table(per_generator_table(m, detector, main, inputs.trained_generators)))

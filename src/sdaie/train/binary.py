@@ -32,8 +32,8 @@ from sdaie.detect.binary import Augmentation, BinaryDetector, augment_crop, bala
 from sdaie.model.checkpoint import load_binary, load_extractor
 from sdaie.patches.dataset import PatchShards, epoch_order, patches_to_float
 from sdaie.detect.oneclass import state_fingerprint
+from sdaie.progress import ProgressLog
 from sdaie.train.common import (
-    ProgressLog,
     RunLock,
     distributed,
     load_checkpoint,

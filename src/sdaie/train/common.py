@@ -146,38 +146,3 @@ def truncate_metrics(path: Path, step: int) -> None:
     with open(tmp, "w", newline="") as handle:
         csv.writer(handle).writerows(kept)
     os.replace(tmp, path)
-
-
-class ProgressLog:
-    """A log line at least every `every` seconds while a long loop runs: done/total, rate and ETA.
-
-    For log files (Snakemake's), where a progress bar prints nothing until the end; `tick(done)` is
-    cheap to call on every iteration."""
-
-    def __init__(self, what: str, total: int, unit: str, every: float = 30.0, start: int = 0, logger=None):
-        import logging
-        import time
-
-        self.what, self.total, self.unit, self.every = what, total, unit, every
-        self.log = logger or logging.getLogger("sdaie")
-        self.started = self.last = time.monotonic()
-        self.start = start
-
-    def tick(self, done: int, extra: str = "") -> None:
-        import time
-
-        now = time.monotonic()
-        if now - self.last < self.every and done < self.total:
-            return
-        self.last = now
-        rate = (done - self.start) / max(now - self.started, 1e-9)
-        eta = (self.total - done) / rate if rate > 0 else float("inf")
-        self.log.info("%s: %d/%d %s, %.3g %s/s, %s elapsed, ETA %s%s", self.what, done, self.total, self.unit, rate,
-                      self.unit, _clock(now - self.started), _clock(eta), f", {extra}" if extra else "")
-
-
-def _clock(seconds: float) -> str:
-    if seconds == float("inf"):
-        return "?"
-    seconds = int(round(seconds))
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"

@@ -53,8 +53,8 @@ from sdaie.patches.dataset import (
     patches_to_float,
     training_batch,
 )
+from sdaie.progress import ProgressLog
 from sdaie.train.common import (
-    ProgressLog,
     RunLock,
     distributed,
     load_checkpoint,
