@@ -146,3 +146,18 @@ def test_special_files_are_never_opened(tmp_path):
         "folder.jpg": "not a regular file (directory)",
         "dangling.jpg": "dangling symbolic link: its target does not exist",
     }
+
+
+def test_damage_inside_data_of_full_length_is_left_to_the_decoder(tmp_path):
+    """The check's limit: a JPEG whose entropy data is damaged but whose end is there passes it;
+    the decoder (patch cutting, scoring) then fails on it, here, or gives wrong pixels."""
+    from sdaie.imageio import ImageDecodeError, decode_rgb
+
+    data = bytearray(encoded(noise(), "JPEG"))
+    middle = len(data) // 2
+    for i in range(middle, middle + 200):
+        data[i] = 0xFF if data[i] == 0xFF else (data[i] * 7 + 13) % 256
+    path = write(tmp_path / "damaged.jpg", bytes(data))
+    assert image_problem(path) is None
+    with pytest.raises(ImageDecodeError, match="broken data stream"):
+        decode_rgb(path)
