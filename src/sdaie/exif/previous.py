@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from sdaie.errors import PARQUET_READ_ERRORS, open_parquet_checked, parquet_error
 from sdaie.exif.schema import FORMAT_VERSION, RAW_SCHEMA, format_version
