@@ -135,8 +135,8 @@ def merge_tables(inputs: list[Path], output: Path) -> int:
     (:class:`~sdaie.errors.InputError` otherwise) and no file may appear twice, i.e. no
     (dataset, path) pair in two rows (``ValueError``: shards must not overlap). The output's
     format version (:func:`~sdaie.exif.schema.format_version`) is the oldest of the inputs', so
-    rows extracted by an older version are never taken for checked ones. Rows are sorted by path within a dataset, datasets in name order (tables of several
-    datasets may be merged too). Inputs that are each sorted (as
+    rows extracted by an older version are never taken for checked ones. Rows are sorted by path
+    within a dataset, datasets in name order (tables of several datasets may be merged too). Inputs that are each sorted (as
     :func:`~sdaie.exif.extract.extract_to_parquet` writes them) are merged in a streaming k-way
     merge with memory bounded by a few batches per input; otherwise they are sorted in memory.
     No inputs give an empty table.
