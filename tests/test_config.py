@@ -65,3 +65,56 @@ def test_load_config_rejects_non_mapping(tmp_path):
     path.write_text("datasets: [unclosed")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(path)
+
+
+def photo_sets(**paths: str) -> dict:
+    return {"datasets": {name: {"path": path, "kind": "photo"} for name, path in paths.items()}}
+
+
+@pytest.mark.parametrize(
+    "paths, message",
+    [
+        ({"a": "photos", "b": "photos"}, "datasets 'a' and 'b' are the same folder"),
+        ({"a": "photos", "b": "./photos/"}, "datasets 'a' and 'b' are the same folder"),
+        ({"a": "photos/../photos", "b": "photos"}, "datasets 'a' and 'b' are the same folder"),
+        ({"a": "photos", "b": "photos/2024"}, "dataset 'b' .* lies inside dataset 'a'"),
+        ({"a": "photos/2024/june", "b": "photos"}, "dataset 'a' .* lies inside dataset 'b'"),
+    ],
+)
+def test_overlapping_datasets_are_an_error_naming_both(tmp_path, monkeypatch, paths, message):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=message) as caught:
+        validate_config(photo_sets(**paths))
+    assert str(tmp_path / "photos") in str(caught.value)
+
+
+def test_a_symbolic_link_to_another_datasets_folder_overlaps(tmp_path):
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "photos")
+    with pytest.raises(ConfigError, match="datasets 'a' and 'b' are the same folder"):
+        validate_config(photo_sets(a=str(tmp_path / "photos"), b=str(tmp_path / "link")))
+
+
+def test_sibling_folders_with_a_common_prefix_do_not_overlap(tmp_path):
+    config = validate_config(photo_sets(a=str(tmp_path / "photos"), b=str(tmp_path / "photos2"), c=str(tmp_path / "x/photos")))
+    assert set(config["datasets"]) == {"a", "b", "c"}
+
+
+def test_snakemake_stops_before_any_job_on_overlapping_datasets(tmp_path):
+    """A real dry run of the pipeline: the error names both datasets and no job is planned."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "photos" / "2024").mkdir(parents=True)
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(photo_sets(everything="photos", this_year="photos/2024")))
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path),
+         "-n", "--cores", "1"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": os.pathsep.join(
+            [str(REPO / "src"), os.environ.get("PYTHONPATH", "")])},
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "dataset 'this_year'" in output and "lies inside dataset 'everything'" in output
+    assert "Job stats" not in output and not (tmp_path / "results").exists()

@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src"
 
 # Import name -> distribution name in pyproject.toml.
-IMPORT_TO_DIST = {"PIL": "pillow", "exiftool": "pyexiftool", "sklearn": "scikit-learn", "yaml": "pyyaml"}
+IMPORT_TO_DIST = {"PIL": "pillow", "pillow_heif": "pillow-heif", "exiftool": "pyexiftool", "sklearn": "scikit-learn", "yaml": "pyyaml"}
 # Distribution name in pyproject.toml -> package name on conda-forge (where they differ).
 DIST_TO_CONDA = {"torch": "pytorch", "matplotlib": "matplotlib-base"}
 # Distributions installed from PyPI inside the env (pip section): not packaged on conda-forge.

@@ -68,10 +68,15 @@ def test_photos_one_row_per_file_no_errors(photos):
     paths = table["path"].to_pylist()
     assert paths == list(list_files(PHOTOS)) == sorted(paths)
     assert stats.files == stats.extracted == table.num_rows == 193
-    assert stats.reused == stats.dropped == 0
-    # The 192 photos have no error; exiftool 12.57 rejects the CSV manifest next to them.
+    assert stats.reused == stats.removed == 0
+    # exiftool 12.57 rejects the CSV manifest next to the photos; one photo is cut short (its
+    # manifest note says so: Pillow's full decode fails too), which the image check finds.
     errors = {row["path"]: row["error"] for row in table.to_pylist() if row["error"] is not None}
-    assert errors == {"manifest.csv": "File format error"} and stats.errors == 1
+    assert errors == {
+        "manifest.csv": "File format error",
+        "metadata-extractor-images/User_Comment_Encoding.jpg":
+            "truncated JPEG: the image data has no end-of-image marker (FF D9); the file ends at byte 2006177",
+    } and stats.errors == 2
     assert set(table["dataset"].to_pylist()) == {"photos"}
     assert set(table["exiftool_version"].to_pylist()) == {exiftool_version()}
     assert table["content_hash"].null_count == 0
@@ -208,26 +213,36 @@ def test_edge_cases_every_file_one_row(edge):
     table = pq.read_table(out)
     files = sorted(str(p.relative_to(EDGE)) for p in EDGE.rglob("*") if p.is_file())
     assert table["path"].to_pylist() == files and len(files) == 76
-    assert stats.files == 76 and stats.errors == 1
+    # the four broken files, and the two text files beside the images (README.txt, manifest.csv)
+    assert stats.files == 76 and stats.errors == 6
+
+
+NOT_AN_IMAGE = "not an image format sdaie can decode (Pillow and pillow-heif recognize none)"
 
 
 def test_edge_cases_broken_files(edge):
+    """Empty, cut short or not an image: every broken file gets ``error`` set, with the reason."""
     rows = rows_by_path(edge[0])
     empty = rows["broken_files/empty.jpg"]
-    assert empty["error"] == "File is empty" and empty["bytes"] == 0
+    assert empty["error"] == "File is empty" and empty["bytes"] == 0  # exiftool's own error comes first
     assert empty["content_hash"] == "cae66941d9efbd404e4d88758ea67670"  # BLAKE2b-128 of b""
     assert all(empty[c] is None for c in (*TAG_COLUMNS, "width", "height", "format"))
     assert '"ExifTool:Error":"File is empty"' in empty["exif_json"]
     header = rows["broken_files/header_only.jpg"]
-    assert header["warning"] == "JPEG format error" and header["error"] is None and header["format"] == "JPEG"
-    assert header["width"] is None
-    # exiftool reads a text file named .jpg as a text file: a normal row, of format TXT, no image.
+    assert header["warning"] == "JPEG format error" and header["format"] == "JPEG" and header["width"] is None
+    assert header["error"] == "truncated or damaged image header: Truncated File Read"
+    # exiftool reads a text file named .jpg as a text file (format TXT); the image check rejects it.
     text = rows["broken_files/not_an_image.jpg"]
-    assert (text["format"], text["width"], text["error"]) == ("TXT", None, None)
-    # The first half of a JPEG still holds its EXIF; exiftool does not check the image data.
+    assert (text["format"], text["width"], text["error"]) == ("TXT", None, NOT_AN_IMAGE)
+    assert rows["broken_files/README.txt"]["error"] == NOT_AN_IMAGE
+    # The first half of a JPEG still holds its EXIF, which the row keeps; the image data has no end.
     half = rows["broken_files/truncated_half.jpg"]
     assert (half["make"], half["model"], half["iso"], half["width"]) == ("Apple", "iPhone 4", 500.0, 1024)
-    assert [r["path"] for r in rows.values() if r["error"]] == ["broken_files/empty.jpg"]
+    assert half["error"] == "truncated JPEG: the image data has no end-of-image marker (FF D9); the file ends at byte 134788"
+    assert sorted(r["path"] for r in rows.values() if r["error"]) == [
+        "broken_files/README.txt", "broken_files/empty.jpg", "broken_files/header_only.jpg",
+        "broken_files/not_an_image.jpg", "broken_files/truncated_half.jpg", "no_camera_exif/manifest.csv",
+    ]
 
 
 def test_edge_cases_damaged_metadata(edge):
@@ -237,9 +252,9 @@ def test_edge_cases_damaged_metadata(edge):
     assert rows["damaged_metadata/tests__45-gps_ifd.jpg"]["warning"] == "[minor] Empty GPSInfo data"
     orientations = {p: r["orientation"] for p, r in rows.items() if "orientation__landscape" in p}
     assert sorted(orientations.values()) == list(range(1, 9))
-    for row in rows.values():
-        if row["path"].startswith("damaged_metadata/"):
-            assert row["format"] == "JPEG" and row["error"] is None and row["width"] > 0
+    for row in rows.values():  # broken metadata, whole images: good rows
+        if row["path"].startswith(("damaged_metadata/", "no_camera_exif/")) and row["path"].endswith(".jpg"):
+            assert row["format"] == "JPEG" and row["error"] is None and row["width"] > 0, row["path"]
 
 
 def test_edge_cases_heic_and_tiff(edge):
@@ -275,6 +290,9 @@ def test_batch_mixing_good_and_corrupt_files_keeps_good_rows(tmp_path):
     assert rows["1_empty.jpg"]["error"] == "File is empty"
     assert rows["2_garbage.jpg"]["error"] == "File format error"  # binary junk named .jpg
     assert rows["1_header_only.jpg"]["warning"] == "JPEG format error"
+    assert rows["1_not_an_image.jpg"]["error"] == NOT_AN_IMAGE
+    assert rows["1_truncated_half.jpg"]["error"].startswith("truncated JPEG")
+    assert stats.errors == 5
 
 
 # --- files that cannot be read ------------------------------------------------------------------
@@ -290,7 +308,7 @@ def test_unreadable_entries_give_error_rows(tmp_path):
     stats = extract_to_parquet(root, relpaths, out, dataset="d")
     rows = rows_by_path(out)
     assert stats.files == 5 and stats.errors == 4 and rows["ok.jpg"]["error"] is None
-    assert rows["dangling.jpg"]["error"] == "FileNotFoundError: No such file or directory"
+    assert rows["dangling.jpg"]["error"] == "dangling symbolic link: its target does not exist"
     assert rows["vanished.jpg"]["error"] == "FileNotFoundError: No such file or directory"
     assert rows["pipe.jpg"]["error"] == "not a regular file (FIFO)"
     assert rows["adir.jpg"]["error"] == "not a regular file (directory)"
@@ -399,7 +417,7 @@ def test_refresh_extracts_only_new_files(tmp_path):
         copy_photo(name, root / f"p{i}.jpg")
     out = tmp_path / "out" / "table.parquet"
     first = extract_to_parquet(root, list_files(root), out, dataset="d", previous=out)  # no table yet
-    assert (first.files, first.extracted, first.reused, first.dropped) == (6, 6, 0, 0)
+    assert (first.files, first.extracted, first.reused, first.removed) == (6, 6, 0, 0)
     before = rows_by_path(out)
 
     # Two files added, one removed; two kept files get new bytes with the same size and mtime.
@@ -410,7 +428,7 @@ def test_refresh_extracts_only_new_files(tmp_path):
     _tamper_keep_size_and_mtime(root / "p2.jpg")
 
     second = extract_to_parquet(root, list_files(root), out, dataset="d", previous=out, batch_size=2)
-    assert (second.files, second.extracted, second.reused, second.dropped) == (7, 2, 5, 1)
+    assert (second.files, second.extracted, second.reused, second.removed) == (7, 2, 5, 1)
     after = rows_by_path(out)
     assert list(after) == ["new/n1.jpg", "p0.jpg", "p1.jpg", "p2.jpg", "p2b.jpg", "p3.jpg", "p4.jpg"]
     for name in ("p0.jpg", "p1.jpg", "p2.jpg", "p3.jpg", "p4.jpg"):
@@ -421,7 +439,7 @@ def test_refresh_extracts_only_new_files(tmp_path):
     # A touched file (new mtime) is extracted again; its hash now shows the tampered bytes.
     os.utime(root / "p1.jpg", ns=(0, 1_000_000_000))
     third = extract_to_parquet(root, list_files(root), out, dataset="d", previous=out)
-    assert (third.files, third.extracted, third.reused, third.dropped) == (7, 1, 6, 0)
+    assert (third.files, third.extracted, third.reused, third.removed) == (7, 1, 6, 0)
     refreshed = rows_by_path(out)["p1.jpg"]
     assert refreshed["mtime_ns"] == 1_000_000_000 and refreshed["content_hash"] != before["p1.jpg"]["content_hash"]
     assert [p.name for p in out.parent.iterdir()] == ["table.parquet"]  # no temporary files left
@@ -440,7 +458,7 @@ def test_refresh_with_scattered_changes_equals_fresh_extraction(tmp_path, monkey
     for name in ("a.jpg", "f07b.jpg", "f19z/x.jpg"):
         copy_photo(PENTAX, root / name)
     stats = extract_to_parquet(root, list_files(root), out, dataset="d", previous=out, batch_size=1, jobs=2)
-    assert (stats.files, stats.extracted, stats.reused, stats.dropped) == (21, 3, 18, 2)
+    assert (stats.files, stats.extracted, stats.reused, stats.removed) == (21, 3, 18, 2)
     fresh = tmp_path / "fresh.parquet"
     extract_to_parquet(root, list_files(root), fresh, dataset="d")
     assert pq.read_table(out).equals(pq.read_table(fresh))
@@ -461,10 +479,10 @@ def test_refresh_from_a_merged_unsorted_table_of_several_datasets(tmp_path):
     (root / "p3.jpg").unlink()
     out = tmp_path / "out.parquet"
     stats = extract_to_parquet(root, list_files(root), out, dataset="mine", previous=merged)
-    assert (stats.files, stats.extracted, stats.reused, stats.dropped) == (3, 0, 3, 1)
+    assert (stats.files, stats.extracted, stats.reused, stats.removed) == (3, 0, 3, 1)
     assert pq.read_table(out).equals(pq.read_table(mine).slice(0, 3))
     stats = extract_to_parquet(root, list_files(root), out, dataset="new-name", previous=merged)
-    assert (stats.extracted, stats.reused, stats.dropped) == (3, 0, 0)
+    assert (stats.extracted, stats.reused, stats.removed) == (3, 0, 0)
 
 
 def test_refresh_reextracts_rows_of_unread_files(tmp_path):

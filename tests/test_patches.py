@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -122,3 +125,34 @@ def test_training_batches_depend_only_on_seed_and_step():
     assert sorted(epoch) == list(population)
     batches = evaluation_batches(population, 8, 16, 256)
     assert [len(b.rows) for b in batches] == [8, 8, 4]
+
+
+HEIC = Path(__file__).resolve().parents[2] / "shared" / "data" / "edge_cases" / "other_formats" / "heic__samplefilehub.heif"
+
+
+def test_cut_decodes_heic_and_scales_16_bit(tmp_path):
+    """HEIC photos give crops (they were skipped as undecodable), 16-bit PNGs are scaled, not clipped."""
+    from sdaie.imageio import decode_rgb
+
+    root = tmp_path / "cams"
+    root.mkdir()
+    grey16 = np.random.default_rng(3).integers(0, 65536, (300, 280), dtype=np.uint16)
+    Image.fromarray(grey16).save(root / "grey16.png")
+    (root / "notes.jpg").write_text("not an image")
+    names = ["grey16.png", "notes.jpg"]
+    if HEIC.is_file():
+        shutil.copyfile(HEIC, root / "phone.heif")
+        names.append("phone.heif")
+    stats = cut_photos(photo_table(names), {"cams": root}, tmp_path / "s0", crop=256, crops_per_photo=1)
+    assert (stats.crops, stats.skipped) == (len(names) - 1, 1)
+    shards = PatchShards([tmp_path / "s0"])
+    for i, row in enumerate(shards.index.to_pylist()):
+        expected = decode_rgb(root / row["path"])[row["y"] : row["y"] + 256, row["x"] : row["x"] + 256]
+        np.testing.assert_array_equal(shards.crops(np.array([i]))[0], expected)
+    crop = shards.crops(np.array([0]))[0]
+    assert shards.index["path"][0].as_py() == "grey16.png" and (crop == 255).mean() < 0.01  # was 99.6% white
+    window = grey16[shards.index["y"][0].as_py():][:256, shards.index["x"][0].as_py():][:, :256]
+    np.testing.assert_array_equal(crop[..., 0], ((2 * window.astype(np.uint32) + 257) // 514).astype(np.uint8))
+    skipped = pq.read_table(tmp_path / "s0.skipped.parquet").to_pylist()
+    assert skipped == [{"dataset": "cams", "path": "notes.jpg",
+                        "reason": "cannot decode: not an image format sdaie can decode (Pillow and pillow-heif recognize none)"}]

@@ -98,7 +98,9 @@ def test_manifest_summary_numbers(manifest_run):
     assert (stats.rows, stats.usable_rows, stats.error_rows) == (n + ERROR_ROWS, n, ERROR_ROWS)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["rows"] == n + ERROR_ROWS and summary["error_rows"] == ERROR_ROWS
-    assert sum(s["rows"] for s in summary["splits"].values()) == n + ERROR_ROWS
+    # rows with an error belong to no split
+    assert sum(s["rows"] for s in summary["splits"].values()) == n
+    assert table.filter(~pl.col("usable"))["split"].to_list() == [None] * ERROR_ROWS
     assert set(summary["splits"]) == set(SPLITS)
     for name, entry in summary["splits"].items():
         assert entry["rows"] == table.filter(pl.col("split") == name).height
@@ -235,7 +237,8 @@ def test_synthetic_mess_and_empty_table(tmp_path):
     raw = tmp_path / "synthetic.parquet"
     synthetic_raw_table(5000, seed=3).write_parquet(raw)
     stats, table, out = _normalize(tmp_path, [raw], "synthetic", split_fractions={"pretext_train": 0.8, "test": 0.2})
-    assert stats.rows == 5000 and set(table["split"].unique()) == {"pretext_train", "test"}
+    assert stats.rows == 5000 and set(table["split"].unique()) == {"pretext_train", "test", None}
+    assert table.filter(pl.col("split").is_null()).height == stats.error_rows  # error rows: no split
     assert 0 < stats.error_rows < 150
     assert stats.out_of_range["iso"] > 0  # the synthetic ISO 0 values
     assert table.filter(pl.col("make") == "Nikon")["model"].str.starts_with("NIKON").sum() == 0

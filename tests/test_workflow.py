@@ -152,9 +152,13 @@ def test_refresh_reextracts_only_new_files(project):
     assert len(rewritten) == plan["exif_shard"]
     log_dir = project / "results" / "logs" / "exif" / "my_photos"
     logs = [log_dir / shard.name.replace(".parquet", ".log") for shard in rewritten]
-    extracted = sum(int(m) for log in logs for m in re.findall(r"extracted=(\d+)", log.read_text()))
-    # Only the two new files were read by exiftool in the shards that reran.
-    assert extracted == 2, [log.read_text() for log in logs]
+    texts = [log.read_text() for log in logs]
+    said = [re.search(r"shard \d+ of \d+: \d+ files: \d+ reused from the previous table, (\d+) read \(new or changed\), "
+                      r"(\d+) removed since the previous table", text) for text in texts]
+    assert all(said), texts
+    # Only the two new files were read by exiftool in the shards that reran; one file was removed.
+    assert sum(int(m.group(1)) for m in said) == 2, texts
+    assert sum(int(m.group(2)) for m in said) == 1, texts
     tags = pl.read_parquet(project / "results" / "tags" / "tags.parquet")
     assert set(tags.filter(pl.col("dataset") == "my_photos")["path"]) == set(table["path"])
 

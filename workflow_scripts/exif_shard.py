@@ -7,6 +7,7 @@ from sdaie.workflow_io import rule_logging
 
 with rule_logging(snakemake.log[0]) as log:
     previous = Path(snakemake.params.previous)
+    shard, n_shards = int(snakemake.wildcards.shard), int(snakemake.wildcards.n_shards)
     stats = extract_to_parquet(
         Path(snakemake.params.root),
         snakemake.params.relpaths,
@@ -15,5 +16,6 @@ with rule_logging(snakemake.log[0]) as log:
         previous=previous if previous.exists() else None,
         batch_size=snakemake.params.batch_size,
         jobs=snakemake.threads,
+        shard=(shard, n_shards),
     )
-    log.info("shard %s of %s: %s", snakemake.wildcards.shard, snakemake.wildcards.n_shards, stats)
+    log.info("shard %d of %d: %s", shard, n_shards, stats)

@@ -75,8 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="read camera metadata into a Parquet table",
         description="Read camera metadata with exiftool (one long-lived process per job, files in batches) "
         "into one Parquet row per file. Folders are searched recursively (hidden files skipped); each "
-        "folder is a dataset root and rows hold paths relative to it. Files exiftool cannot read get a "
-        "row with the error. If the output exists, rows of unchanged files are reused and only new or "
+        "folder is a dataset root and rows hold paths relative to it. Files that cannot be read or are not "
+        "whole images (truncated, empty, not an image) get a row with the error. If the output exists, rows of unchanged files are reused and only new or "
         "changed files are read (use --no-reuse to read everything again).",
     )
     exif.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files and/or folders")
@@ -198,21 +198,21 @@ def _cmd_exif(args: argparse.Namespace) -> int:
 
     from sdaie.exif.extract import extract_to_parquet
     from sdaie.exif.listing import list_files
+    from sdaie.errors import InputError, check_output_file
     from sdaie.exif.table import merge_tables
 
-    try:
-        sources = _exif_sources(args.paths)
-    except FileNotFoundError as exc:
-        log.error("%s", exc)
-        return 2
+    for path in args.paths:  # a FIFO or a dangling link is fine: it gets its row, with the error
+        if not (path.exists() or path.is_symlink()):
+            raise InputError(path, "no such file or folder", "check the path")
+    sources = _exif_sources(args.paths)
+    check_output_file(args.output)  # before any file is read
     previous = args.output if args.output.exists() and not args.no_reuse else None
-    args.output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.output.parent, prefix=".sdaie-exif-") as tmp:
         parts = []
         for i, (root, relpaths) in enumerate(sources):
             dataset = args.dataset or root.resolve().name
             part = Path(tmp) / f"part-{i}.parquet"
-            stats = extract_to_parquet(
+            extract_to_parquet(  # logs what it did, in words
                 root,
                 relpaths if relpaths is not None else list_files(root),
                 part,
@@ -222,21 +222,16 @@ def _cmd_exif(args: argparse.Namespace) -> int:
                 jobs=args.jobs,
                 progress=not (args.no_progress or args.quiet),
             )
-            log.info("%s: %s", root, stats)
             parts.append(part)
         rows = merge_tables(parts, args.output)
-    readable = pq.read_table(args.output, columns=["error"]).column("error").null_count
-    print(f"{args.output}: {rows} rows, {rows - readable} with errors (see the error column)")
+    usable = pq.read_table(args.output, columns=["error"]).column("error").null_count
+    print(f"{args.output}: {rows} rows, {rows - usable} with errors (see the error column)")
     return 0
 
 
 def _cmd_tags(args: argparse.Namespace) -> int:
     from sdaie.tags.normalize import normalize_tables
 
-    missing = [p for p in args.raw if not p.exists()]
-    if missing:
-        log.error("no such raw table: %s", ", ".join(map(str, missing)))
-        return 2
     stem = args.output.with_suffix("")
     vocab_out = stem.with_name(stem.name + ".vocabulary.json")
     summary_out = stem.with_name(stem.name + ".summary.md")
@@ -250,7 +245,10 @@ def _cmd_tags(args: argparse.Namespace) -> int:
         split_fractions=args.split,
         split_seed=args.split_seed,
     )
-    print(f"{args.output}: {stats}")
+    print(
+        f"{args.output}: {stats.rows} rows, {stats.usable_rows} usable, {stats.error_rows} with errors "
+        f"(in no split); per split: {', '.join(f'{name} {n}' for name, n in stats.rows_per_split.items())}"
+    )
     print(f"vocabulary: {vocab_out}\nsummary: {summary_out}")
     return 0
 
@@ -300,6 +298,9 @@ COMMANDS = {"demo-data": _cmd_demo_data, "exif": _cmd_exif, "tags": _cmd_tags, "
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. An input that cannot be used (a missing or damaged file, a table of the wrong
+    kind, an output that cannot be written, an invalid configuration) ends it with one line on
+    stderr, ``ERROR <path>: <what> (<hint>)``, and exit status 2."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO,
@@ -309,7 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except (InputError, ConfigError) as exc:
-        print(f"ERROR {exc}", file=sys.stderr)
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        print("ERROR " + " ".join(lines[:1] + ["; ".join(lines[1:])]).strip(), file=sys.stderr)
         return 2
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -64,8 +65,9 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_semantics(config: dict[str, Any]) -> None:
-    """Cross-field checks: split fractions, dataset references."""
+    """Cross-field checks: no two datasets on overlapping folders, split fractions, dataset references."""
     datasets = config["datasets"]
+    check_datasets_do_not_overlap(datasets)
     fractions = config["tags"]["split"]["fractions"]
     total = sum(fractions.values())
     if not math.isclose(total, 1.0, abs_tol=1e-6):
@@ -109,6 +111,38 @@ def check_semantics(config: dict[str, Any]) -> None:
             raise ConfigError(f"evaluate.perturbations: {exc}") from None
     if not tag_datasets(config):
         raise ConfigError("no photo dataset is configured: the tag table needs at least one dataset of kind 'photo'")
+
+
+def _resolved(path: str) -> Path:
+    """The absolute folder with symbolic links and ``..`` resolved (relative: to the working directory)."""
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError):  # a symlink loop: compare the plain absolute path
+        return Path(os.path.abspath(path))
+
+
+def check_datasets_do_not_overlap(datasets: dict[str, Any]) -> None:
+    """Raise ConfigError naming both datasets when two of them share files.
+
+    Two datasets overlap when their folders, resolved (``./x/`` and ``x``, a symbolic link and its
+    target), are the same or one lies inside the other: every file there would get two rows and
+    count twice in the tag table, the training and the evaluation.
+    """
+    folders = [(name, _resolved(spec["path"])) for name, spec in datasets.items()]
+    for i, (first, first_path) in enumerate(folders):
+        for second, second_path in folders[i + 1 :]:
+            if first_path == second_path:
+                raise ConfigError(
+                    f"datasets {first!r} and {second!r} are the same folder ({first_path}): every file would "
+                    "count twice; give each folder to one dataset"
+                )
+            for (outer, outer_path), (inner, inner_path) in (((first, first_path), (second, second_path)),
+                                                              ((second, second_path), (first, first_path))):
+                if outer_path in inner_path.parents:
+                    raise ConfigError(
+                        f"dataset {inner!r} ({inner_path}) lies inside dataset {outer!r} ({outer_path}): its files "
+                        f"would count twice; give each folder to one dataset"
+                    )
 
 
 def tag_datasets(config: dict[str, Any]) -> list[str]:

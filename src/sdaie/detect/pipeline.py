@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from sdaie.detect.features import Patching
+from sdaie.imageio import ImageDecodeError, decode_rgb
 from sdaie.model.backbone import SDAIEExtractor
 
 Transform = Callable[[np.ndarray], np.ndarray]  # uint8 RGB (H, W, 3) -> uint8 RGB, in a worker
@@ -89,8 +90,8 @@ class _Images(torch.utils.data.Dataset):
     def __getitem__(self, i: int) -> _Loaded:
         try:
             pixels = self.decode(self.paths[i])
-        except Exception as exc:  # unreadable, truncated, not an image: a result with the reason
-            return _Loaded(i, None, None, f"cannot decode: {exc}", [], [], [])
+        except ImageDecodeError as exc:  # unreadable, truncated, not an image: a result with the reason
+            return _Loaded(i, None, None, f"cannot decode: {exc.what}", [], [], [])
         patches, upscaled, statistics = [], [], []
         for transform in self.transforms:
             cut = self.patching(transform(pixels) if transform is not None else pixels)
@@ -133,8 +134,7 @@ def score_files(paths: Iterable[str | Path], networks: Sequence[Network], patchi
                 decode: Callable[[Path], np.ndarray] | None = None, workers: int = 0, patch_budget: int = 2048,
                 chunk: int = 512, amp: bool = False, progress=None) -> Iterator[Scored]:
     """Every file's outputs, in input order (module docstring). `progress(done)` is called per file."""
-    if decode is None:
-        from sdaie.patches.cut import decode_rgb as decode
+    decode = decode or decode_rgb
     paths = [Path(p) for p in paths]
     for network in networks:
         network.extractor.to(device).eval()

@@ -1,4 +1,9 @@
-"""Extract one batch of files into rows: hash each file, send the readable ones to exiftool at once.
+"""Extract one batch of files into rows: hash and check each file, send the readable ones to exiftool.
+
+Each file is hashed and checked to be a whole image (:func:`sdaie.imagecheck.image_problem`) while
+exiftool reads the batch; a file exiftool reads without error but that fails the image check (a
+truncated JPEG, a text file named ``.jpg``) gets its metadata row with ``error`` set to the
+check's reason.
 
 No file in a batch can cost the batch its other rows:
 
@@ -24,6 +29,7 @@ from sdaie.exif.exifjson import SOURCE_FILE
 from sdaie.exif.fileinfo import FileInfo, read_file_info, stat_file
 from sdaie.exif.rows import Row, error_row, record_row, rows_to_table
 from sdaie.exif.runner import ExifToolRunner
+from sdaie.imagecheck import image_problem
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +58,8 @@ def extract_batch(
     """Rows for ``items`` (files under ``root``), in the order given, as a :data:`RAW_SCHEMA` table.
 
     Each file is ``stat``-ed first; only regular files go to exiftool (a FIFO would block it).
-    With a ``hasher`` executor, the files are hashed there while exiftool reads them, so the two
-    overlap; otherwise they are hashed before.
+    With a ``hasher`` executor, the files are hashed and image-checked there while exiftool reads
+    them, so the two overlap; otherwise they are hashed and checked before.
     """
     rows: list[Row | None] = [None] * len(items)
     pending: list[_Pending] = []
@@ -71,10 +77,10 @@ def extract_batch(
     if pending:
         paths = [p.abs_path for p in pending]
         if hasher is None:
-            infos = _hash_all(paths)
+            infos = _inspect_all(paths)
             _read_with_exiftool(runner, dataset, pending, infos, rows)
         else:
-            future = hasher.submit(_hash_all, paths)
+            future = hasher.submit(_inspect_all, paths)
             try:
                 _read_with_exiftool(runner, dataset, pending, future, rows)
             finally:
@@ -82,20 +88,34 @@ def extract_batch(
     return rows_to_table(rows)  # type: ignore[arg-type]  # every slot is filled by now
 
 
-def _hash_all(paths: list[str]) -> list[FileInfo]:
-    return [read_file_info(path) for path in paths]
+@dataclass(frozen=True, slots=True)
+class _Inspected:
+    """A file's size, mtime and hash, and why it is not a whole image (``None``: it is)."""
+
+    info: FileInfo
+    image_problem: str | None
+
+
+def _inspect_all(paths: list[str]) -> list[_Inspected]:
+    inspected = []
+    for path in paths:
+        info = read_file_info(path)
+        inspected.append(_Inspected(info, image_problem(path) if info.error is None else None))
+    return inspected
 
 
 def _read_with_exiftool(
     runner: ExifToolRunner,
     dataset: str,
     pending: list[_Pending],
-    infos: list[FileInfo] | Future[list[FileInfo]],
+    infos: list[_Inspected] | Future[list[_Inspected]],
     rows: list[Row | None],
 ) -> None:
     """Fill ``rows`` for the ``pending`` files: one exiftool call, then single-file retries.
 
-    A file that could not be hashed gets an error row whatever exiftool said about it.
+    A file that could not be hashed gets an error row whatever exiftool said about it; one that
+    fails the image check gets exiftool's row with the check's reason as ``error`` (exiftool's own
+    error, when it has one, comes first).
     """
     try:
         output = runner.read([p.fs_path for p in pending])
@@ -106,19 +126,23 @@ def _read_with_exiftool(
     if isinstance(infos, Future):
         infos = infos.result()
     by_source = {} if output is None else {record.get(SOURCE_FILE): record for record in output.records}
-    for p, info in zip(pending, infos):
+    for p, inspected in zip(pending, infos):
+        info = inspected.info
         if info.error is not None:
             rows[p.index] = error_row(dataset, p.item.column_path, info, info.error)
             continue
         record = by_source.get(p.abs_path)
         if record is None:
-            rows[p.index] = _read_alone(runner, dataset, p, info)
+            rows[p.index] = _read_alone(runner, dataset, p, inspected)
         else:
-            rows[p.index] = record_row(dataset, p.item.column_path, info, record, runner.version or "")
+            rows[p.index] = record_row(
+                dataset, p.item.column_path, info, record, runner.version or "", inspected.image_problem
+            )
 
 
-def _read_alone(runner: ExifToolRunner, dataset: str, p: _Pending, info: FileInfo) -> Row:
+def _read_alone(runner: ExifToolRunner, dataset: str, p: _Pending, inspected: _Inspected) -> Row:
     """Retry one file on its own; its record if exiftool gives one, else an error row."""
+    info = inspected.info
     try:
         output = runner.read([p.fs_path])
     except Exception as exc:
@@ -126,7 +150,9 @@ def _read_alone(runner: ExifToolRunner, dataset: str, p: _Pending, info: FileInf
         runner.restart()
         return error_row(dataset, p.item.column_path, info, f"exiftool failed: {exc}", runner.version)
     if len(output.records) == 1:  # alone, the record is this file's whatever its SourceFile says
-        return record_row(dataset, p.item.column_path, info, output.records[0], runner.version or "")
+        return record_row(
+            dataset, p.item.column_path, info, output.records[0], runner.version or "", inspected.image_problem
+        )
     message = output.stderr.replace(p.abs_path, p.item.relpath)
     if not message:
         message = f"exiftool gave no output for this file (exit status {output.status})"

@@ -7,7 +7,9 @@ How it works:
 1. The relative paths are sorted; the output is written in that order whatever ``jobs`` is.
 2. With a ``previous`` table, each file whose (path, size, mtime) matches a row of that table
    for the same dataset keeps its row: the file is only ``stat``-ed, never opened. Files not in
-   the previous table, or changed, are extracted; rows of files no longer listed are dropped.
+   the previous table, or changed, are extracted; rows of files no longer listed are left out
+   (counted as removed). A previous table of an older format (see
+   :data:`sdaie.exif.schema.FORMAT_VERSION`) gives no rows: every file is read again.
 3. Files to extract are grouped into batches of ``batch_size``. ``jobs`` worker threads each own a
    long-lived exiftool process (stay-open mode) and take batches in turn; each batch is read by
    exiftool in one command while a helper thread hashes its files (see :mod:`sdaie.exif.batch`).
@@ -31,7 +33,9 @@ from queue import SimpleQueue
 
 import pyarrow as pa
 
+from sdaie.errors import check_output_file
 from sdaie.exif.batch import BatchItem, extract_batch
+from sdaie.exif.listing import shard_of
 from sdaie.exif.previous import PreviousTable
 from sdaie.exif.runner import ExifToolRunner, exiftool_version
 from sdaie.exif.table import ROW_GROUP_ROWS, AtomicParquetWriter, sort_rows
@@ -47,20 +51,34 @@ _LOOKAHEAD = 4
 
 @dataclass
 class ExtractStats:
-    """What one :func:`extract_to_parquet` call did.
+    """What one :func:`extract_to_parquet` call did; ``str()`` says it in words.
 
     ``files``: rows written (one per distinct input path); ``extracted``: files that were read
     (new or changed); ``reused``: rows copied from the previous table without opening the file;
-    ``dropped``: rows of the previous table whose file is no longer listed; ``errors``: rows of
-    the output with ``error`` set; ``seconds``: wall-clock time of the call.
+    ``removed``: rows of the previous table (of this dataset, and of this shard when one is given)
+    whose file is no longer listed; ``errors``: rows of the output with ``error`` set;
+    ``seconds``: wall-clock time of the call; ``previous``: ``None`` without a previous table,
+    ``"current"`` or ``"older format"`` (then nothing could be reused).
     """
 
     files: int = 0
     extracted: int = 0
     reused: int = 0
-    dropped: int = 0
+    removed: int = 0
     errors: int = 0
     seconds: float = 0.0
+    previous: str | None = None
+
+    def __str__(self) -> str:
+        if self.previous is None:
+            done = f"{self.extracted} read (no previous table)"
+        else:
+            read = "new or changed" if self.previous == "current" else "previous table of an older format: every file read"
+            done = (
+                f"{self.reused} reused from the previous table, {self.extracted} read ({read}), "
+                f"{self.removed} removed since the previous table (no longer in the folder)"
+            )
+        return f"{self.files} files: {done}; {self.errors} with errors (see the error column); {self.seconds:.1f} s"
 
 
 def extract_to_parquet(
@@ -73,6 +91,7 @@ def extract_to_parquet(
     batch_size: int = 64,
     jobs: int = 1,
     progress: bool = False,
+    shard: tuple[int, int] | None = None,
 ) -> ExtractStats:
     """Write one ``RAW_SCHEMA`` row per file of ``relpaths`` (relative to ``root``) to ``output``.
 
@@ -83,23 +102,33 @@ def extract_to_parquet(
     :param previous: an earlier output for the same files (may be ``output`` itself, and need not
         exist yet; a merged table of several datasets or shards is fine too). Its rows of this
         ``dataset`` are reused for files whose path, size and mtime are unchanged; its rows of
-        other datasets are ignored, and ``dropped`` counts only this dataset's rows.
+        other datasets are ignored, and ``removed`` counts only this dataset's rows.
     :param batch_size: files per exiftool command.
     :param jobs: worker threads, each with its own exiftool process.
     :param progress: show a tqdm progress bar on stderr.
+    :param shard: ``(k, n)`` when ``relpaths`` are the files of shard ``k`` of ``n``
+        (:func:`sdaie.exif.listing.shard_of`) and ``previous`` holds the whole dataset: only its
+        rows of that shard count as removed.
 
     Unreadable, vanished or corrupt files give error rows, never exceptions. Raises
-    ``ValueError`` for bad arguments or a ``previous`` table whose schema is not ``RAW_SCHEMA``.
+    ``ValueError`` for bad arguments, and :class:`sdaie.errors.InputError` for an ``output`` that
+    cannot be written or a ``previous`` table that cannot be read or whose schema is not
+    ``RAW_SCHEMA``: before any file is read, or (a damaged page) with the output untouched.
     """
     started = time.perf_counter()
     if batch_size < 1 or jobs < 1:
         raise ValueError(f"batch_size and jobs must be at least 1 (got {batch_size}, {jobs})")
+    check_output_file(output)
     root_str = os.fspath(root)
     items = _sorted_items(relpaths)
     old = PreviousTable(Path(previous), dataset) if previous is not None and Path(previous).exists() else None
     stats = ExtractStats(files=len(items))
     if old is not None:
-        stats.dropped = old.num_rows - sum(1 for item in items if item.column_path in old)
+        stats.previous = "current" if old.current_format else "older format"
+        listed = {item.column_path for item in items}
+        stats.removed = sum(
+            1 for path in old.paths() if path not in listed and (shard is None or shard_of(path, shard[1]) == shard[0])
+        )
     runners = _RunnerPool(min(jobs, -(-len(items) // batch_size) or 1))
     try:
         with AtomicParquetWriter(output) as writer, _progress_bar(progress, len(items), dataset) as bar:
@@ -126,10 +155,7 @@ def extract_to_parquet(
         if old is not None:
             old.close()
     stats.seconds = time.perf_counter() - started
-    log.info(
-        "%s: %d files (%d extracted, %d reused, %d dropped, %d errors) in %.1f s",
-        dataset, stats.files, stats.extracted, stats.reused, stats.dropped, stats.errors, stats.seconds,
-    )
+    log.info("%s: %s", dataset, stats)
     return stats
 
 

@@ -13,6 +13,8 @@ import stat
 import threading
 from dataclasses import dataclass
 
+from sdaie.errors import DANGLING_LINK, describe_os_error, file_kind
+
 CHUNK_BYTES = 1 << 20
 HASH_DIGEST_SIZE = 16
 
@@ -59,7 +61,7 @@ def read_file_info(path: str | bytes) -> FileInfo:
 
     A path that is missing, a dangling link, not a regular file (FIFO, directory...) or unreadable
     gives a :class:`FileInfo` whose ``error`` says why, e.g. ``"FileNotFoundError: No such file or
-    directory"``; size and mtime are filled in when at least ``stat`` succeeded. FIFOs are never
+    directory"`` or ``"dangling symbolic link: its target does not exist"``; size and mtime are filled in when at least ``stat`` succeeded. FIFOs are never
     opened (opening one would block).
     """
     checked = _checked_stat(path)
@@ -68,14 +70,14 @@ def read_file_info(path: str | bytes) -> FileInfo:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
-        return FileInfo(checked.st_size, checked.st_mtime_ns, None, _describe(exc))
+        return FileInfo(checked.st_size, checked.st_mtime_ns, None, describe_os_error(exc))
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):  # replaced between stat and open
-            return FileInfo(info.st_size, info.st_mtime_ns, None, f"not a regular file ({_file_type(info.st_mode)})")
+            return FileInfo(info.st_size, info.st_mtime_ns, None, f"not a regular file ({file_kind(info.st_mode)})")
         return FileInfo(info.st_size, info.st_mtime_ns, content_hash_of(fd))
     except OSError as exc:
-        return FileInfo(checked.st_size, checked.st_mtime_ns, None, _describe(exc))
+        return FileInfo(checked.st_size, checked.st_mtime_ns, None, describe_os_error(exc))
     finally:
         os.close(fd)
 
@@ -84,26 +86,10 @@ def _checked_stat(path: str | bytes) -> os.stat_result | FileInfo:
     """The ``stat`` of a regular file, or a :class:`FileInfo` with the reason it is not one."""
     try:
         info = os.stat(path)
+    except FileNotFoundError as exc:
+        return FileInfo(None, None, None, DANGLING_LINK if os.path.islink(path) else describe_os_error(exc))
     except OSError as exc:
-        return FileInfo(None, None, None, _describe(exc))
+        return FileInfo(None, None, None, describe_os_error(exc))
     if not stat.S_ISREG(info.st_mode):
-        return FileInfo(info.st_size, info.st_mtime_ns, None, f"not a regular file ({_file_type(info.st_mode)})")
+        return FileInfo(info.st_size, info.st_mtime_ns, None, f"not a regular file ({file_kind(info.st_mode)})")
     return info
-
-
-def _describe(exc: OSError) -> str:
-    """``"PermissionError: Permission denied"``: the kind of failure, without the absolute path."""
-    return f"{type(exc).__name__}: {exc.strerror or exc}"
-
-
-def _file_type(mode: int) -> str:
-    for test, name in (
-        (stat.S_ISDIR, "directory"),
-        (stat.S_ISFIFO, "FIFO"),
-        (stat.S_ISSOCK, "socket"),
-        (stat.S_ISCHR, "character device"),
-        (stat.S_ISBLK, "block device"),
-    ):
-        if test(mode):
-            return name
-    return "special file"

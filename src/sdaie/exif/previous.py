@@ -4,19 +4,28 @@ Only the key columns are loaded up front (``path``, ``bytes``, ``mtime_ns``, ``c
 the rows chosen for reuse are read later, in path order, batch by batch, so memory does not grow
 with the size of the previous table. The file is opened once and held open, so the output may
 replace it (same path) while it is being read: the rename does not affect the open file.
+
+A previous table that cannot be read (not Parquet, damaged, not a raw EXIF table) raises
+:class:`sdaie.errors.InputError` rather than being ignored: ignoring it would silently read every
+file again, and a damaged table usually means something else went wrong. The hint says what to do:
+delete it (or, with ``sdaie exif``, pass ``--no-reuse``). A table of an older format (see
+:data:`sdaie.exif.schema.FORMAT_VERSION`) is used only for its keys: every file is read again.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from sdaie.exif.schema import RAW_SCHEMA
+from sdaie.errors import PARQUET_READ_ERRORS, open_parquet_checked, parquet_error
+from sdaie.exif.schema import FORMAT_VERSION, RAW_SCHEMA, format_version
 from sdaie.exif.table import READ_BATCH_ROWS, check_schema, is_sorted
+
+PREVIOUS_HINT = "delete it, or run `sdaie exif` with --no-reuse, to read every file again"
 
 log = logging.getLogger(__name__)
 
@@ -24,19 +33,29 @@ log = logging.getLogger(__name__)
 class PreviousTable:
     """Key lookup and ordered row access into the rows of one dataset of a previous table.
 
-    A row is reusable when the file it describes was read (``content_hash`` set) and its size and
-    mtime are known; :meth:`reusable` then compares them with the file's current ones. Rows of
-    other datasets (a table merged from several) are ignored.
+    A row is reusable when the table is of the current format, the file it describes was read
+    (``content_hash`` set) and its size and mtime are known; :meth:`reusable` then compares them
+    with the file's current ones. Rows of other datasets (a table merged from several) are ignored.
+    Raises :class:`~sdaie.errors.InputError` for a table that cannot be read, now or later.
     """
 
     def __init__(self, path: Path, dataset: str) -> None:
-        self._parquet = pq.ParquetFile(path)
+        self.path = Path(path)
+        self._parquet = open_parquet_checked(path, hint=PREVIOUS_HINT)
         try:
-            check_schema(self._parquet.schema_arrow, path)
-        except ValueError:
+            schema = self._parquet.schema_arrow
+            check_schema(schema, path, PREVIOUS_HINT)
+            keys = self._read_keys()
+        except BaseException:
             self._parquet.close()
             raise
-        keys = self._parquet.read(columns=["dataset", "path", "bytes", "mtime_ns", "content_hash"])
+        self.format_version = format_version(schema)
+        self.current_format = self.format_version == FORMAT_VERSION.decode()
+        if not self.current_format:
+            log.info(
+                "%s: previous table of format %s (current %s: files are also checked to be whole images); "
+                "every file is read again", path, self.format_version, FORMAT_VERSION.decode(),
+            )
         rows = pc.indices_nonzero(pc.equal(keys["dataset"], dataset))  # row numbers in the file
         keys = keys.take(rows)
         self.num_rows = keys.num_rows
@@ -54,6 +73,16 @@ class PreviousTable:
         self._whole: pa.Table | None = None
         self._last_taken = -1
 
+    def _read_keys(self) -> pa.Table:
+        try:
+            return self._parquet.read(columns=["dataset", "path", "bytes", "mtime_ns", "content_hash"])
+        except PARQUET_READ_ERRORS as exc:
+            raise parquet_error(self.path, exc, PREVIOUS_HINT) from exc
+
+    def paths(self) -> Iterable[str]:
+        """The paths of this dataset's rows."""
+        return self._keys.keys()
+
     def __contains__(self, path: str) -> bool:
         return path in self._keys
 
@@ -63,7 +92,7 @@ class PreviousTable:
         if entry is None:
             return None
         index, old_size, old_mtime, was_read = entry
-        if was_read and old_size == size and old_mtime == mtime_ns:
+        if self.current_format and was_read and old_size == size and old_mtime == mtime_ns:
             return index
         return None
 
@@ -71,8 +100,15 @@ class PreviousTable:
         """Rows at ``indices``, in that order.
 
         For a sorted table, requested in path order, the indices increase within and across calls,
-        and rows are streamed; otherwise the table is read whole once.
+        and rows are streamed; otherwise the table is read whole once. A damaged page raises
+        :class:`~sdaie.errors.InputError`.
         """
+        try:
+            return self._take(indices)
+        except PARQUET_READ_ERRORS as exc:
+            raise parquet_error(self.path, exc, PREVIOUS_HINT) from exc
+
+    def _take(self, indices: list[int]) -> pa.Table:
         if not indices:
             return RAW_SCHEMA.empty_table()
         if not self._sorted:  # rows are not in path order: fall back to reading the table once

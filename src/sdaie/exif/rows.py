@@ -56,18 +56,28 @@ def error_row(dataset: str, path: str, info: FileInfo, error: str, exiftool_vers
     }
 
 
-def record_row(dataset: str, path: str, info: FileInfo, record: dict[str, Any], exiftool_version: str) -> Row:
+def record_row(
+    dataset: str,
+    path: str,
+    info: FileInfo,
+    record: dict[str, Any],
+    exiftool_version: str,
+    image_problem: str | None = None,
+) -> Row:
     """A row from exiftool's JSON record for a file.
 
     Tag columns take the best copy of each tag (standard EXIF first, see :mod:`sdaie.exif.pick`).
     When exiftool reports an ``Error`` for the file (empty file, unknown type...), the row is an
     error row: tags, width and height are null, ``format`` is kept if exiftool named one.
+    Otherwise ``image_problem`` (why the file is not a whole image, see :mod:`sdaie.imagecheck`)
+    becomes ``error``, and the tags exiftool read are kept.
     ``exif_json`` always holds the record exactly (minus ``SourceFile``).
     """
-    error = clean_string(record.get(ERROR))
+    exiftool_error = clean_string(record.get(ERROR))
+    error = exiftool_error if exiftool_error is not None else image_problem
     row = _base_row(dataset, path, info)
     row["format"] = clean_string(record.get(FILE_TYPE))
-    if error is None:
+    if exiftool_error is None:
         width, height = stored_size(record)
         row["width"], row["height"] = parse_dimension(width), parse_dimension(height)
         copies = candidates(record)

@@ -1,7 +1,8 @@
 """The raw EXIF table: one row per file, a fixed schema shared by extraction and normalization.
 
 Every file found under a dataset root gets exactly one row, readable or not. A row whose ``error`` is
-null was read by exiftool; otherwise ``error`` says why not and the tag columns are null.
+null was read by exiftool and is a whole image (:mod:`sdaie.imagecheck`); otherwise ``error`` says
+why the file cannot be used.
 
 Column            Type     Meaning
 ----------------  -------  ---------------------------------------------------------------------------
@@ -16,12 +17,18 @@ width, height     int32    pixel size of the image as stored (not rotated by Ori
 exif_json         string   the requested tags exactly as exiftool printed them (-n), as JSON: lossless;
                            keys are `Group:Tag` (every copy of a tag, e.g. IFD0, ExifIFD, maker notes)
 warning           string   exiftool's warning for the file, if any
-error             string   why the file yielded no metadata (null when it did); `format` may still be
-                           set when exiftool named the file type
+error             string   why the file cannot be used (null when it can): exiftool could not read it
+                           (tags null; `format` still set when exiftool named the file type), or
+                           it is not a whole image: truncated, not an image, a format sdaie cannot
+                           decode (tags kept as exiftool read them)
 exiftool_version  string   version of the exiftool that read the file (null if it never read it)
 
 Tag columns take the standard EXIF copy first (IFD0, then ExifIFD), then XMP; maker-note copies fill
 text columns only (a maker note's numeric ISO is often a raw code, not the speed).
+
+The Parquet file's metadata holds ``sdaie.raw_exif.format`` (:data:`FORMAT_VERSION`): what a row's
+``error`` covers. A refresh reuses rows only from a table of the current format: version 2 added the
+image check, so rows of a table without the key (version 1) are read again, never trusted unchecked.
 """
 
 from __future__ import annotations
@@ -54,6 +61,9 @@ TAGS: list[tuple[str, str, pa.DataType]] = [
 ]
 
 TAG_COLUMNS: list[str] = [column for column, _, _ in TAGS]
+
+FORMAT_KEY = b"sdaie.raw_exif.format"
+FORMAT_VERSION = b"2"  # 1 (no key): exiftool errors only; 2: also the image check
 EXIFTOOL_TAGS: list[str] = [tag for _, tag, _ in TAGS]
 
 RAW_SCHEMA = pa.schema(
@@ -71,5 +81,11 @@ RAW_SCHEMA = pa.schema(
         pa.field("warning", pa.string()),
         pa.field("error", pa.string()),
         pa.field("exiftool_version", pa.string()),
-    ]
+    ],
+    metadata={FORMAT_KEY: FORMAT_VERSION},
 )
+
+
+def format_version(schema: pa.Schema) -> str:
+    """The ``sdaie.raw_exif.format`` of a table's schema: ``"1"`` when it has none."""
+    return (schema.metadata or {}).get(FORMAT_KEY, b"1").decode("ascii", "replace")

@@ -16,17 +16,33 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sdaie.exif.schema import RAW_SCHEMA
+from sdaie.errors import PARQUET_READ_ERRORS, InputError, open_parquet_checked, parquet_error
+from sdaie.exif.schema import FORMAT_KEY, RAW_SCHEMA, format_version
 
 COMPRESSION = "zstd"
 ROW_GROUP_ROWS = 4096
 READ_BATCH_ROWS = 8192
 
 
-def check_schema(schema: pa.Schema, source: object) -> None:
-    """Raise ``ValueError`` unless ``schema`` is exactly :data:`RAW_SCHEMA` (metadata aside)."""
-    if not schema.equals(RAW_SCHEMA, check_metadata=False):
-        raise ValueError(f"{source}: schema differs from RAW_SCHEMA:\n{schema}\nexpected:\n{RAW_SCHEMA}")
+SHARD_HINT = "delete it and run the extraction again"
+
+
+def check_schema(schema: pa.Schema, source: object, hint: str = SHARD_HINT) -> None:
+    """Raise :class:`~sdaie.errors.InputError` unless ``schema`` is exactly :data:`RAW_SCHEMA`
+    (metadata aside); the message names the missing, extra and differently typed columns."""
+    if schema.equals(RAW_SCHEMA, check_metadata=False):
+        return
+    expected = {field.name: field.type for field in RAW_SCHEMA}
+    found = {field.name: field.type for field in schema}
+    parts = []
+    if missing := [name for name in expected if name not in found]:
+        parts.append("missing " + ", ".join(missing))
+    if extra := [name for name in found if name not in expected]:
+        parts.append("unexpected " + ", ".join(extra))
+    if retyped := [f"{name} is {found[name]} not {expected[name]}" for name in expected if name in found and found[name] != expected[name]]:
+        parts.append("; ".join(retyped))
+    detail = "; ".join(parts) or "columns in another order or nullability"
+    raise InputError(source, f"not a raw EXIF table, its schema differs from RAW_SCHEMA: {detail}", hint)
 
 
 SORT_KEYS = [("dataset", "ascending"), ("path", "ascending")]
@@ -61,11 +77,11 @@ class AtomicParquetWriter:
     ``output`` when the block ends normally; on an exception the temporary file is removed.
     """
 
-    def __init__(self, output: Path, row_group_rows: int | None = None) -> None:
+    def __init__(self, output: Path, row_group_rows: int | None = None, schema: pa.Schema = RAW_SCHEMA) -> None:
         self.output = Path(output)
         self.output.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = self.output.parent / f".{self.output.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-        self._writer = pq.ParquetWriter(self._tmp, RAW_SCHEMA, compression=COMPRESSION)
+        self._writer = pq.ParquetWriter(self._tmp, schema, compression=COMPRESSION)
         self._row_group_rows = row_group_rows or ROW_GROUP_ROWS
         self._buffer: list[pa.Table] = []
         self._buffered = 0
@@ -115,29 +131,55 @@ class AtomicParquetWriter:
 def merge_tables(inputs: list[Path], output: Path) -> int:
     """Merge shard tables into one table at ``output``, sorted by path; returns the row count.
 
-    Every input must have exactly :data:`RAW_SCHEMA` (``ValueError`` otherwise) and no file may
-    appear twice, i.e. no (dataset, path) pair in two rows (``ValueError``: shards must not
-    overlap). Rows are sorted by path within a dataset, datasets in name order (tables of several
-    datasets may be merged too). Inputs that are each sorted (as
+    Every input must be a readable table with exactly :data:`RAW_SCHEMA`
+    (:class:`~sdaie.errors.InputError` otherwise) and no file may appear twice, i.e. no
+    (dataset, path) pair in two rows (``ValueError``: shards must not overlap). The output's
+    format version (:func:`~sdaie.exif.schema.format_version`) is the oldest of the inputs', so
+    rows extracted by an older version are never taken for checked ones. Rows are sorted by path
+    within a dataset, datasets in name order (tables of several datasets may be merged too). Inputs that are each sorted (as
     :func:`~sdaie.exif.extract.extract_to_parquet` writes them) are merged in a streaming k-way
     merge with memory bounded by a few batches per input; otherwise they are sorted in memory.
     No inputs give an empty table.
     """
-    files = [pq.ParquetFile(path) for path in inputs]
+    files: list[pq.ParquetFile] = []
+    reading: Path | None = None
     try:
-        for path, parquet in zip(inputs, files):
-            check_schema(parquet.schema_arrow, path)
-        all_sorted = all(is_sorted(parquet.read(columns=["dataset", "path"])) for parquet in files)
-        chunks = _merge_sorted(files) if all_sorted else _sort_in_memory(files)
-        last: tuple[str, str] | None = None
-        with AtomicParquetWriter(output) as writer:
-            for chunk in chunks:
-                last = _check_no_duplicates(chunk, last)
-                writer.write(chunk)
+        for path in inputs:
+            files.append(open_parquet_checked(path, hint=SHARD_HINT))
+            check_schema(files[-1].schema_arrow, path)
+        version = min((format_version(parquet.schema_arrow) for parquet in files), default=None)
+        schema = RAW_SCHEMA if version is None else RAW_SCHEMA.with_metadata({FORMAT_KEY: version.encode()})
+        try:
+            all_sorted = True
+            for reading, parquet in zip(inputs, files):
+                all_sorted = all_sorted and is_sorted(parquet.read(columns=["dataset", "path"]))
+            reading = None
+            chunks = _merge_sorted(files) if all_sorted else _sort_in_memory(files)
+            last: tuple[str, str] | None = None
+            with AtomicParquetWriter(output, schema=schema) as writer:
+                for chunk in chunks:
+                    last = _check_no_duplicates(chunk, last)
+                    writer.write(chunk)
+        except PARQUET_READ_ERRORS as exc:
+            # a damaged page: name the input that has it (found by reading each in full)
+            damaged = reading or _first_unreadable(inputs)
+            if damaged is None:
+                raise
+            raise parquet_error(damaged, exc, SHARD_HINT) from exc
         return writer.rows
     finally:
         for parquet in files:
             parquet.close()
+
+
+def _first_unreadable(paths: list[Path]) -> Path | None:
+    """The first of ``paths`` whose data cannot be read in full, or ``None``."""
+    for path in paths:
+        try:
+            pq.read_table(path)
+        except PARQUET_READ_ERRORS:
+            return path
+    return None
 
 
 def _merge_sorted(files: list[pq.ParquetFile]) -> Iterator[pa.Table]:

@@ -9,7 +9,8 @@ Each shard job decodes its photos and writes:
                           photos that gave no crop, with the reason (smaller than the crop,
                           undecodable, missing file)
 
-Pixels are kept exactly as decoded: no resampling and no rotation by the EXIF orientation. Crop
+Photos are decoded by :func:`sdaie.imageio.decode_rgb` (every format and mode it documents, HEIC
+included). Pixels are kept exactly as decoded: no resampling and no rotation by the EXIF orientation. Crop
 corners lie on a grid of `align` pixels (16 by default), so every crop starts at the same phase of
 the JPEG 8x8 blocks and the colour filter array. Positions are drawn without overlap from a seed
 and the photo's content hash, so the same photo always gives the same crops.
@@ -28,7 +29,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from PIL import Image
+
+from sdaie.imageio import ImageDecodeError, decode_rgb  # noqa: F401 (decode_rgb: re-exported for callers not yet on sdaie.imageio)
 
 log = logging.getLogger(__name__)
 
@@ -64,15 +66,6 @@ def crop_positions(width: int, height: int, crop: int, count: int, align: int, s
 
 def _beside(stem: Path, suffix: str) -> Path:
     return stem.parent / (stem.name + suffix)
-
-
-def decode_rgb(path: Path) -> np.ndarray:
-    """Decode an image to uint8 RGB (H, W, 3), without resampling or EXIF rotation."""
-    with Image.open(path) as image:
-        image.load()
-        if image.mode != "RGB":
-            image = image.convert("RGB")
-        return np.asarray(image)
 
 
 def _write_npy(raw_path: Path, count: int, crop: int, output: Path) -> None:
@@ -113,8 +106,8 @@ def cut_photos(
             for i, (dataset, relpath, content_hash) in enumerate(identities):
                 try:
                     pixels = decode_rgb(roots[dataset] / relpath)
-                except Exception as exc:  # corrupt, truncated or missing: record and go on
-                    skipped.append({"dataset": dataset, "path": relpath, "reason": f"cannot decode: {exc}"})
+                except ImageDecodeError as exc:  # corrupt, truncated or missing: record and go on
+                    skipped.append({"dataset": dataset, "path": relpath, "reason": f"cannot decode: {exc.what}"})
                     continue
                 height, width = pixels.shape[:2]
                 key = content_hash or f"{dataset}/{relpath}"

@@ -2,7 +2,11 @@
 
 ``normalize_tables(raw_paths, output, vocab_out=..., summary_out=...)`` reads one or more raw tables
 (Parquet, schema :data:`sdaie.exif.schema.RAW_SCHEMA`; numeric tags may also be text, EXIF codes may
-also be text or floats, absent tag columns count as missing) and writes one normalized Parquet table.
+also be text or floats) and writes one normalized Parquet table. Every column it reads
+(:data:`RAW_COLUMNS_READ`) must be there: a table without them is not a raw EXIF table, and raises
+:class:`sdaie.errors.InputError` naming the file and the missing columns, as does a file that is not
+Parquet, is damaged, or a vocabulary that cannot be used. The outputs' folders are checked to be
+writable before any work starts.
 Everything runs on polars LazyFrames with the streaming engine, in two passes: (1) compact per-row
 facts (raw make/model, split, code values, numeric status) stream to a temporary Parquet file and
 lazy ``group_by`` queries count them (distinct make/model pairs, vocabulary counts, summary numbers),
@@ -20,10 +24,11 @@ path                   string   as in the raw table
 content_hash           string   as in the raw table
 format                 string   as in the raw table
 width, height          int32    as in the raw table
-error                  string   as in the raw table: why the file gave no metadata
+error                  string   as in the raw table: why the file cannot be used
 usable                 bool     ``error`` is null; unusable rows never enter the vocabulary
 split                  string   ``pretext_train`` | ``pretext_val`` | ``oneclass_fit`` | ``test``
-                                (:mod:`sdaie.tags.split`: hash-bucketed, deterministic)
+                                (:mod:`sdaie.tags.split`: hash-bucketed, deterministic); null for
+                                unusable rows, which belong to no split
 make                   string   canonical maker (:mod:`sdaie.tags.makers`, ``data/makers.csv``)
 model                  string   model without a repeated maker prefix
 model_key              string   ``<make>|<model>``: the class key of ``model_idx``
@@ -60,6 +65,7 @@ from pathlib import Path
 
 import polars as pl
 
+from sdaie.errors import InputError, check_output_file, open_parquet_checked, parquet_error, polars_read_errors
 from sdaie.tags.categorical import CATEGORICAL_TAGS, CODE_TAGS, index_column
 from sdaie.tags.makers import maker_model_mapping
 from sdaie.tags.parse import with_parsed_columns
@@ -83,7 +89,7 @@ IDENTITY_COLUMNS: dict[str, pl.DataType] = {
     "height": pl.Int32(),
     "error": pl.String(),
 }
-REQUIRED_COLUMNS = ("dataset", "path")
+RAW_TABLE_HINT = "give a raw EXIF table written by `sdaie exif`"
 _MAKE_RAW, _MODEL_RAW = "_make_raw", "_model_raw"
 _PAIR_KEY, _PAIR = "_pair_key", "_pair"
 _ROW_CLASS = "_row_class"
@@ -93,6 +99,26 @@ PARQUET_COMPRESSION = "lz4"
 # Inputs up to this many rows are read and parsed once and kept in memory (about 200 MiB per million
 # rows); larger ones stream twice through the raw files, with memory independent of their size.
 IN_MEMORY_ROWS = 4_000_000
+
+
+# The columns of a raw table that normalization reads; each must be present.
+RAW_COLUMNS_READ: list[str] = [*IDENTITY_COLUMNS, "make", "model", *NUMERIC_TAGS, *CODE_TAGS]
+
+
+def check_raw_table(path: Path) -> None:
+    """Raise :class:`~sdaie.errors.InputError` unless ``path`` is a readable Parquet file (footer,
+    schema) holding every column of :data:`RAW_COLUMNS_READ`; the data pages are not read."""
+    open_parquet_checked(path, RAW_COLUMNS_READ, RAW_TABLE_HINT, kind="a raw EXIF table").close()
+
+
+def _damaged_input(paths: list[Path]) -> tuple[Path, BaseException] | None:
+    """The first raw table whose data polars cannot read in full, with the error; ``None`` if all read."""
+    for path in paths:
+        try:
+            pl.scan_parquet(path).select(RAW_COLUMNS_READ).collect()
+        except polars_read_errors() as exc:
+            return path, exc
+    return None
 
 
 def _parsed(tag: str) -> str:
@@ -143,9 +169,6 @@ def _stage0(path: Path) -> pl.LazyFrame:
     """One raw file -> uniform columns: identity, raw make/model text, code text, parsed floats."""
     lazy = pl.scan_parquet(path)
     schema = lazy.collect_schema()
-    missing = [name for name in REQUIRED_COLUMNS if name not in schema]
-    if missing:
-        raise ValueError(f"{path}: raw table lacks required columns {missing}")
 
     def column(name: str, dtype: pl.DataType) -> pl.Expr:
         if name in schema:
@@ -176,7 +199,11 @@ def _pair_key_expr() -> pl.Expr:
 
 
 def _with_base_columns(stage0: pl.LazyFrame, fractions: dict[str, float], seed: int) -> pl.LazyFrame:
-    return with_split(stage0.with_columns(pl.col("error").is_null().alias("usable")), fractions, seed)
+    """``usable`` and ``split``: unusable rows (``error`` set) get no split."""
+    usable = stage0.with_columns(pl.col("error").is_null().alias("usable"))
+    return with_split(usable, fractions, seed).with_columns(
+        pl.when(pl.col("usable")).then(pl.col("split")).alias("split")
+    )
 
 
 @dataclass
@@ -238,18 +265,22 @@ def _count_pass(base: pl.LazyFrame, facts_path: Path | None) -> _Counts:
 
 
 def _row_class_expr() -> pl.Expr:
-    """One small integer per (split, usable): a cheaper group key than the split's text."""
-    split = pl.col("split").cast(pl.Enum(SPLITS)).to_physical().cast(pl.UInt8)
+    """One small integer per (split, usable): a cheaper group key than the split's text.
+
+    No split (unusable rows) is code ``len(SPLITS)``.
+    """
+    split = pl.col("split").cast(pl.Enum(SPLITS)).to_physical().cast(pl.UInt8).fill_null(len(SPLITS))
     return (split * 2 + pl.col("usable").cast(pl.UInt8)).alias(_ROW_CLASS)
 
 
 def _decode_row_class(frame: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` with ``split`` and ``usable`` in place of the row class."""
+    """``frame`` with ``split`` (null: no split) and ``usable`` in place of the row class."""
+    names = [*SPLITS, None]
     classes = pl.DataFrame(
         {
-            _ROW_CLASS: [2 * i + u for i in range(len(SPLITS)) for u in (0, 1)],
-            "split": [name for name in SPLITS for _ in (0, 1)],
-            "usable": [bool(u) for _ in SPLITS for u in (0, 1)],
+            _ROW_CLASS: [2 * i + u for i in range(len(names)) for u in (0, 1)],
+            "split": [name for name in names for _ in (0, 1)],
+            "usable": [bool(u) for _ in names for u in (0, 1)],
         },
         schema={_ROW_CLASS: pl.UInt8, "split": pl.String, "usable": pl.Boolean},
     )
@@ -317,6 +348,7 @@ def _summary_counts(counts: _Counts, mapping: pl.DataFrame, vocab: Vocabulary) -
     splits = {
         name: {"rows": int(n), "usable_rows": int(u)}
         for name, n, u, _ in _marginal(counts.pairs, ["split"]).iter_rows()
+        if name is not None  # unusable rows: in no split
     }
     values = _tag_counts(mapping, counts, "usable")
     missing = {tag: values[tag].get(None, 0) for tag in CATEGORICAL_TAGS}
@@ -384,6 +416,8 @@ def normalize_tables(
 
     The vocabulary is built on usable ``pretext_train`` rows and saved to ``vocab_out``, unless
     ``vocab_in`` is given: then it is loaded and applied unchanged, and ``vocab_out`` gets a copy.
+    Before any work, every input is checked (:func:`check_raw_table`), the vocabulary loaded and the
+    outputs' folders checked to be writable; :class:`~sdaie.errors.InputError` names what is wrong.
     ``summary_out`` is the Markdown summary; the JSON with the same numbers goes beside it
     (same stem, ``.json``). ``compression`` is the output's Parquet codec.
 
@@ -397,13 +431,43 @@ def normalize_tables(
         raise ValueError("normalize_tables needs at least one raw table")
     output, vocab_out, summary_out = Path(output), Path(vocab_out), Path(summary_out)
     fractions = check_fractions(split_fractions)
+    for path in raw_paths:
+        check_raw_table(path)
     vocab = Vocabulary.load(vocab_in) if vocab_in is not None else None
     if vocab is not None and set(vocab.tags) != set(CATEGORICAL_TAGS):
-        raise ValueError(f"{vocab_in}: vocabulary tags {sorted(vocab.tags)} do not match {list(CATEGORICAL_TAGS)}")
+        raise InputError(
+            vocab_in, f"vocabulary tags {sorted(vocab.tags)} do not match {sorted(CATEGORICAL_TAGS)}",
+            "give a vocabulary written by this version of `sdaie tags`",
+        )
+    for path in (output, vocab_out, summary_out, summary_out.with_suffix(".json")):
+        check_output_file(path)
+    try:
+        return _normalize(raw_paths, output, vocab_out, summary_out, vocab, vocab_in, min_count, fractions,
+                          split_seed, compression, in_memory_rows, start)
+    except polars_read_errors() as exc:  # a damaged data page: find the input that has it
+        damaged = _damaged_input(raw_paths)
+        if damaged is None:
+            raise
+        raise parquet_error(damaged[0], damaged[1], RAW_TABLE_HINT) from exc
 
+
+def _normalize(
+    raw_paths: list[Path],
+    output: Path,
+    vocab_out: Path,
+    summary_out: Path,
+    vocab: Vocabulary | None,
+    vocab_in: Path | None,
+    min_count: int,
+    fractions: dict[str, float],
+    split_seed: int,
+    compression: str,
+    in_memory_rows: int | None,
+    start: float,
+) -> NormalizeStats:
+    """The work of :func:`normalize_tables`, on checked inputs."""
     phases: dict[str, float] = {}
     mark = time.perf_counter()
-    output.parent.mkdir(parents=True, exist_ok=True)
     base = _with_base_columns(pl.concat([_stage0(p) for p in raw_paths], how="vertical"), fractions, split_seed)
     in_memory = in_memory_rows is not None and _input_rows(raw_paths) <= in_memory_rows
     if in_memory:

@@ -28,10 +28,12 @@ from pathlib import Path
 
 import polars as pl
 
+from sdaie.errors import InputError, read_json_checked
 from sdaie.tags.categorical import CATEGORICAL_TAGS, index_column
 
 FORMAT = "sdaie.tags.vocabulary/1"
 OTHER = "other"
+VOCABULARY_HINT = "give the vocabulary.json that `sdaie tags` wrote"
 
 
 @dataclass
@@ -142,8 +144,8 @@ class Vocabulary:
 
     @classmethod
     def from_dict(cls, data: dict) -> Vocabulary:
-        if data.get("format") != FORMAT:
-            raise ValueError(f"not a vocabulary of format {FORMAT}: {data.get('format')!r}")
+        """The vocabulary saved as ``data``; ``ValueError`` saying what is wrong with its shape."""
+        _check_shape(data)
         tags = {
             tag: TagVocab(
                 values=list(entry["values"]),
@@ -156,7 +158,7 @@ class Vocabulary:
         vocab = cls(tags=tags, min_count=int(data["min_count"]), built_on=dict(data.get("built_on", {})))
         stored = data.get("hash")
         if stored is not None and stored != vocab.hash:
-            raise ValueError(f"vocabulary hash mismatch: stored {stored}, content {vocab.hash}")
+            raise ValueError(f"vocabulary hash mismatch: stored {stored}, content {vocab.hash} (edited by hand?)")
         return vocab
 
     def save(self, path: Path | str) -> None:
@@ -169,7 +171,13 @@ class Vocabulary:
 
     @classmethod
     def load(cls, path: Path | str) -> Vocabulary:
-        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        """Read a saved vocabulary; :class:`~sdaie.errors.InputError` if it is missing, not a regular
+        file, not JSON, or not shaped like one."""
+        data = read_json_checked(path, VOCABULARY_HINT)
+        try:
+            return cls.from_dict(data)
+        except ValueError as exc:
+            raise InputError(path, f"not a vocabulary of sdaie: {exc}", VOCABULARY_HINT) from exc
 
     # ---------------------------------------------------------------- applying
     def labels(self, tag: str) -> list[str]:
@@ -197,3 +205,30 @@ class Vocabulary:
     def apply(self, frame: pl.LazyFrame | pl.DataFrame, columns: dict[str, str] | None = None):
         """``frame`` with the ``<tag>_idx`` columns added (same kind of frame back)."""
         return frame.with_columns(self.index_exprs(columns))
+
+
+def _check_shape(data: object) -> None:
+    """Raise ``ValueError`` naming the first thing that makes ``data`` not a saved vocabulary."""
+    if not isinstance(data, dict):
+        raise ValueError(f"the JSON is a {type(data).__name__}, not an object")
+    if data.get("format") != FORMAT:
+        raise ValueError(f"format is {data.get('format')!r}, not {FORMAT!r}")
+    if not isinstance(data.get("min_count"), int) or isinstance(data.get("min_count"), bool):
+        raise ValueError("min_count is missing or not an integer")
+    tags = data.get("tags")
+    if not isinstance(tags, dict):
+        raise ValueError("tags is missing or not an object")
+    for tag, entry in tags.items():
+        if not isinstance(entry, dict):
+            raise ValueError(f"tags.{tag} is not an object")
+        values = entry.get("values")
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise ValueError(f"tags.{tag}.values is missing or not a list of strings")
+        counts = entry.get("counts", [0] * len(values))
+        if not isinstance(counts, list) or len(counts) != len(values) or not all(isinstance(n, int) for n in counts):
+            raise ValueError(f"tags.{tag}.counts is not a list of integers, one per value")
+        for key in ("other_count", "missing_count"):
+            if not isinstance(entry.get(key, 0), int):
+                raise ValueError(f"tags.{tag}.{key} is not an integer")
+    if not isinstance(data.get("built_on", {}), dict):
+        raise ValueError("built_on is not an object")
