@@ -143,3 +143,10 @@ def final_targets():
         + model_targets()
         + evaluation_targets()
     )
+
+
+onstart:
+    # SIGTERM / SIGINT to Snakemake end the running jobs within seconds (sdaie.workflow_signals).
+    from sdaie.workflow_signals import stop_jobs_on_signals
+
+    stop_jobs_on_signals()

@@ -70,23 +70,25 @@ def env_pins(path: Path) -> dict[str, str]:
 
 
 def rules() -> dict[str, dict[str, str]]:
-    """Every rule and checkpoint in rules/*.smk: its conda env, script or shell, and file."""
+    """Every rule and checkpoint in rules/*.smk, at any indentation (rules inside `if`/`else` too): its
+    conda env, script or shell, and file."""
     found = {}
     for smk in sorted((REPO / "rules").glob("*.smk")):
         name = directive = None
+        indent = 0
         for line in smk.read_text().splitlines():
-            head = re.match(r"^(?:rule|checkpoint)\s+(\w+)\s*:", line)
+            head = re.match(r"^(\s*)(?:rule|checkpoint)\s+(\w+)\s*:", line)
             if head:
-                name, directive = head.group(1), None
+                indent, name, directive = len(head.group(1)), head.group(2), None
                 found[name] = {"file": smk.name}
                 continue
             if name is None:
                 continue
-            if line and not line[0].isspace():
+            if line.strip() and len(line) - len(line.lstrip()) <= indent:
                 name = None  # the rule's block ended
                 continue
             line = re.sub(r"\s+#.*$", "", line)  # trailing comments
-            keyword = re.match(r"^    (\w+)\s*:\s*(.*)$", line)
+            keyword = re.match(r"^\s{%d}(\w+)\s*:\s*(.*)$" % (indent + 4), line)
             if keyword:
                 directive = keyword.group(1)
                 if keyword.group(2).strip():

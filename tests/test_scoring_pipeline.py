@@ -44,7 +44,7 @@ def extractor():
 
 def alone(extractor, path: Path, patching: Patching) -> np.ndarray:
     """The reference: the image's patches as one sequence through the plain forward pass."""
-    from sdaie.patches.cut import decode_rgb
+    from sdaie.imageio import decode_rgb
 
     patches = torch.from_numpy(patching(decode_rgb(path)).patches).float().div(255).unsqueeze(0)
     with torch.no_grad():

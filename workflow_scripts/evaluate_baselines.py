@@ -8,7 +8,8 @@ from sdaie.detect.features import Patching
 from sdaie.detect.pipeline import scoring_workers
 from sdaie.model.checkpoint import load_extractor
 from sdaie.train.common import pick_device
-from sdaie.workflow_io import rule_logging, use_threads
+from sdaie.threads import use_threads
+from sdaie.workflow_io import rule_logging
 
 with rule_logging(snakemake.log[0]) as log:
     threads = use_threads(snakemake)

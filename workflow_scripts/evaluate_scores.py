@@ -10,7 +10,8 @@ from sdaie.evaluate.evaluation import ModelPaths, evaluation_images, load_scorer
 from sdaie.evaluate.perturb import parse_perturbation
 from sdaie.evaluate.scoring import score_images
 from sdaie.train.common import pick_device
-from sdaie.workflow_io import rule_logging, use_threads
+from sdaie.threads import use_threads
+from sdaie.workflow_io import rule_logging
 
 with rule_logging(snakemake.log[0]) as log:
     threads = use_threads(snakemake)

@@ -6,7 +6,8 @@ from pathlib import Path
 from sdaie.detect.features import Patching
 from sdaie.detect.oneclass import GMMSettings, OneClassDetector
 from sdaie.detect.tables import fit_report, read_features
-from sdaie.workflow_io import rule_logging, use_threads
+from sdaie.threads import use_threads
+from sdaie.workflow_io import rule_logging
 
 with rule_logging(snakemake.log[0]) as log:
     use_threads(snakemake)

@@ -1,7 +1,8 @@
 """Snakemake entry point: pretext training (torchrun over the GPUs when given more than one)."""
 
 from sdaie.train.launch import launch
-from sdaie.workflow_io import rule_logging, use_threads
+from sdaie.threads import use_threads
+from sdaie.workflow_io import rule_logging
 
 with rule_logging(snakemake.log[0]) as log:
     use_threads(snakemake)

@@ -1,4 +1,4 @@
-"""Glue for Snakemake `script:` entry points: logging to the rule's log file, and the job's thread count."""
+"""Glue for Snakemake `script:` entry points: logging to the rule's log file."""
 
 from __future__ import annotations
 
@@ -35,17 +35,3 @@ def rule_logging(log_path: str | Path, level: int = logging.INFO) -> Iterator[lo
         handler.close()
         sys.stderr.flush()
 
-
-def use_threads(snakemake) -> int:
-    """Set the threads of this job's computations (PyTorch and the BLAS that numpy and scikit-learn use).
-
-    The config's top-level `threads` when it is set: results (model bytes, scores) then do not depend on
-    `--cores`, since floating-point sums split over another number of threads round differently. Otherwise
-    the cores Snakemake gave the job."""
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    threads = snakemake.config.get("threads") or snakemake.threads
-    torch.set_num_threads(threads)
-    threadpool_limits(threads)
-    return threads
