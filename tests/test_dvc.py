@@ -14,11 +14,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import shared_path
 import yaml
 from tiny_pipeline import tiny_config
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_PHOTOS = REPO.parent / "shared" / "data" / "photos" / "exif-samples"
 BIN = Path(sys.executable).parent  # the virtual environment's bin: dvc and snakemake
 UP_TO_DATE = "Data and pipelines are up to date."
 NOTHING_TO_DO = "Nothing to be done"
@@ -90,7 +90,7 @@ def origin(tmp_path_factory, env) -> Path:
     (origin / "config.yaml").write_text(yaml.safe_dump(TINY_CONFIG))
     photos = origin / "my_photos"
     photos.mkdir()
-    for photo in sorted(SHARED_PHOTOS.glob("*.jpg"))[:6]:
+    for photo in sorted(shared_path("data", "photos", "exif-samples").glob("*.jpg"))[:6]:
         shutil.copy2(photo, photos / photo.name)
 
     run(origin, env, "git", "-c", "init.defaultBranch=main", "init", "-q")
@@ -214,9 +214,10 @@ def test_refresh_a_dataset_with_dvc(origin, env, tmp_path):
     cropped = set().union(*(paths_of(index) for index in patch_indexes))
     removed = sorted(cropped)[0]  # a photo with crops: it must leave the patch shards too
     (photos / removed).unlink()
-    added = [photo.name for photo in sorted(SHARED_PHOTOS.glob("*.jpg"))[6:8]]
+    shared_photos = shared_path("data", "photos", "exif-samples")
+    added = [photo.name for photo in sorted(shared_photos.glob("*.jpg"))[6:8]]
     for name in added:
-        shutil.copy2(SHARED_PHOTOS / name, photos / name)
+        shutil.copy2(shared_photos / name, photos / name)
     exif_shards = mtimes(results / "exif", "*/shard_*.parquet")
     other_tables = mtimes(results / "exif", "demo_*.parquet")
     downstream = ["tags/tags.parquet", *(str(p.relative_to(results)) for p in sorted((results / "patches").glob("*"))),

@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import needs_shared
 from PIL import Image
 
 from sdaie.errors import InputError
@@ -27,7 +28,7 @@ from sdaie.exif.table import merge_tables
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 BROKEN = SHARED / "edge_cases" / "broken_files"
 HEIC = SHARED / "edge_cases" / "other_formats" / "heic__samplefilehub.heif"
-needs_shared = pytest.mark.skipif(not BROKEN.is_dir(), reason="shared data (../shared/data) not available")
+needs_broken_files = needs_shared("data", "edge_cases", "broken_files")
 
 
 def rows_by_path(path: Path) -> dict[str, dict]:
@@ -75,7 +76,7 @@ def test_incomplete_and_non_image_files_get_error_rows_with_their_metadata(tmp_p
     assert rows["cut.png"]["error"].startswith("corrupt or truncated PNG")
 
 
-@needs_shared
+@needs_broken_files
 def test_shared_broken_files_and_heic(tmp_path):
     root = tmp_path / "data"
     shutil.copytree(BROKEN, root)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import SHARED, needs_shared
 
 from sdaie.exif.batch import BatchItem, extract_batch
 from sdaie.exif.extract import ExtractStats, exiftool_version, extract_to_parquet
@@ -24,7 +25,8 @@ from sdaie.exif.runner import ExifToolRunner
 from sdaie.exif.schema import RAW_SCHEMA, TAG_COLUMNS
 from sdaie.exif.table import merge_tables
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED / "data"
+pytestmark = needs_shared("data")
 PHOTOS = DATA / "photos"
 EDGE = DATA / "edge_cases"
 

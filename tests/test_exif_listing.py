@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import shared_path
 
 from sdaie.exif.listing import list_files, shard_of
 
@@ -100,7 +101,7 @@ def test_list_files_bad_root(tmp_path):
 
 
 def test_list_files_shared_photos():
-    root = Path(__file__).resolve().parents[2] / "shared" / "data" / "photos"
+    root = shared_path("data", "photos")
     listed = list(list_files(root))
     assert len(listed) == 193 and "manifest.csv" in listed
     assert listed == sorted(listed)

@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from conftest import SHARED, needs_shared
 
 import sdaie.exif.table as table_module
 from sdaie.exif.extract import extract_to_parquet
@@ -16,7 +17,7 @@ from sdaie.exif.listing import list_files, shard_of
 from sdaie.exif.schema import RAW_SCHEMA
 from sdaie.exif.table import AtomicParquetWriter, merge_tables
 
-PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "photos"
+PHOTOS = SHARED / "data" / "photos"
 
 
 def synthetic(paths: list[str], dataset: str = "d") -> pa.Table:
@@ -40,6 +41,7 @@ def sorted_concat(paths: list[Path]) -> pa.Table:
     return whole.take(pc.sort_indices(whole, sort_keys=[("path", "ascending")]))
 
 
+@needs_shared("data", "photos")
 def test_merge_of_extracted_shards_equals_one_extraction(tmp_path):
     relpaths = [p for p in list_files(PHOTOS) if p.endswith(".jpg")][:60]
     shards = []

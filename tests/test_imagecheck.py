@@ -10,13 +10,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import needs_shared
 from PIL import Image
 
 from sdaie.imagecheck import image_problem
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 EDGE = SHARED / "edge_cases"
-needs_shared = pytest.mark.skipif(not EDGE.is_dir(), reason="shared data (../shared/data) not available")
+needs_edge_cases = needs_shared("data", "edge_cases")
 NOT_AN_IMAGE = "not an image format sdaie can decode (Pillow and pillow-heif recognize none)"
 
 
@@ -69,7 +70,7 @@ def test_jpeg_with_stray_bytes_between_header_segments_passes(tmp_path):
     assert image_problem(write(tmp_path / "stray.jpg", jpeg[:20] + b"\x00\x01junk" + jpeg[20:])) is None
 
 
-@needs_shared
+@needs_edge_cases
 def test_shared_images_with_damaged_metadata_pass():
     files = sorted((EDGE / "damaged_metadata").glob("*.jpg")) + sorted((EDGE / "no_camera_exif").rglob("*.jpg"))
     files += sorted((EDGE / "other_formats").glob("*"))
@@ -110,7 +111,7 @@ def test_truncated_tiff_and_webp(tmp_path):
     assert image_problem(write(tmp_path / "half.webp", webp[:-10])).startswith("truncated or damaged image header")
 
 
-@needs_shared
+@needs_edge_cases
 def test_truncated_heic(tmp_path):
     """A HEIC cut in half decodes without error in libheif; the box sizes show it is cut."""
     heic = (EDGE / "other_formats" / "heic__IMG_5195.HEIC").read_bytes()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import needs_shared
 from PIL import Image
 
 from sdaie.errors import InputError
@@ -19,9 +20,7 @@ HEIC_FILES = [
     SHARED / "edge_cases" / "other_formats" / "heic__samplefilehub.heif",
     SHARED / "camera_series" / "digicam_corpus" / "IMG_8565.heic",
 ]
-needs_shared_heic = pytest.mark.skipif(
-    not all(path.is_file() for path in HEIC_FILES), reason="shared data (../shared/data) not available"
-)
+needs_shared_heic = needs_shared("data", "camera_series")
 
 
 def grey_rgb(values) -> list:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import shared_path
 import torch
 from PIL import Image
 
@@ -127,10 +127,8 @@ def test_training_batches_depend_only_on_seed_and_step():
     assert [len(b.rows) for b in batches] == [8, 8, 4]
 
 
-HEIC = Path(__file__).resolve().parents[2] / "shared" / "data" / "edge_cases" / "other_formats" / "heic__samplefilehub.heif"
-
-
-def test_cut_decodes_heic_and_scales_16_bit(tmp_path):
+@pytest.mark.parametrize("with_heic", [False, True], ids=["16-bit", "16-bit+HEIC"])
+def test_cut_decodes_heic_and_scales_16_bit(tmp_path, with_heic):
     """HEIC photos give crops (they were skipped as undecodable), 16-bit PNGs are scaled, not clipped."""
     from sdaie.imageio import decode_rgb
 
@@ -140,8 +138,8 @@ def test_cut_decodes_heic_and_scales_16_bit(tmp_path):
     Image.fromarray(grey16).save(root / "grey16.png")
     (root / "notes.jpg").write_text("not an image")
     names = ["grey16.png", "notes.jpg"]
-    if HEIC.is_file():
-        shutil.copyfile(HEIC, root / "phone.heif")
+    if with_heic:
+        shutil.copyfile(shared_path("data", "edge_cases", "other_formats", "heic__samplefilehub.heif"), root / "phone.heif")
         names.append("phone.heif")
     stats = cut_photos(photo_table(names), {"cams": root}, tmp_path / "s0", crop=256, crops_per_photo=1)
     assert (stats.crops, stats.skipped) == (len(names) - 1, 1)

@@ -13,6 +13,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import needs_shared
 
 from sdaie.errors import InputError
 from sdaie.tags.normalize import RAW_COLUMNS_READ, normalize_tables
@@ -179,7 +180,7 @@ def test_output_that_cannot_be_written_is_an_error_before_any_work(tmp_path, raw
 
 # --- rows with an error ---------------------------------------------------------------------------
 
-@pytest.mark.skipif(not BROKEN.is_dir(), reason="shared data (../shared/data) not available")
+@needs_shared("data", "edge_cases", "broken_files")
 def test_broken_files_are_unusable_and_in_no_split(tmp_path):
     """Truncated JPEG, text named .jpg, README, empty file: extracted, then kept out of every split."""
     from sdaie.exif.extract import extract_to_parquet

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import needs_shared
 
 from sdaie.tags.makers import (
     canonical_make_expr,
@@ -77,7 +78,7 @@ def test_whole_words_longest_prefix_and_unknown_makes():
     ]
 
 
-@pytest.mark.skipif(not MANIFEST.exists(), reason="shared data not available")
+@needs_shared("data", "photos", "manifest.csv")
 def test_every_manifest_make_maps_to_a_canonical_name():
     with MANIFEST.open(newline="") as handle:
         makes = sorted({row["make"] for row in csv.DictReader(handle) if row["make"]})

@@ -10,6 +10,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import needs_shared
 
 from sdaie.exif.schema import RAW_SCHEMA
 from sdaie.tags.categorical import CATEGORICAL_TAGS, index_column
@@ -22,7 +23,7 @@ from sdaie.tags.vocab import Vocabulary
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 MANIFEST = SHARED / "data" / "photos" / "manifest.csv"
 ERROR_ROWS = 3
-pytestmark = pytest.mark.skipif(not MANIFEST.exists(), reason="shared data not available")
+pytestmark = needs_shared("data", "photos", "manifest.csv")
 
 
 def _manifest_rows() -> list[dict[str, str]]:

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import shared_path
 import yaml
 from tiny_pipeline import tiny_config
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_PHOTOS = REPO.parent / "shared" / "data" / "photos" / "exif-samples"
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 EVAL_PERTURBATIONS = ["none", "jpeg:90", "blur:1.0", "scale:0.5"]
 
@@ -50,7 +50,7 @@ def project(tmp_path_factory) -> Path:
     workdir = tmp_path_factory.mktemp("pipeline")
     cams = workdir / "my_photos"
     cams.mkdir()
-    photos = sorted(SHARED_PHOTOS.glob("*.jpg"))[:12]
+    photos = sorted(shared_path("data", "photos", "exif-samples").glob("*.jpg"))[:12]
     assert len(photos) == 12
     for photo in photos:
         shutil.copy2(photo, cams / photo.name)
@@ -133,7 +133,7 @@ def test_refresh_reextracts_only_new_files(project):
     before = {shard.name: shard.stat().st_mtime_ns for shard in shards}
     removed = sorted(cams.iterdir())[0]
     removed.unlink()
-    added = sorted(SHARED_PHOTOS.glob("*.jpg"))[12:14]
+    added = sorted(shared_path("data", "photos", "exif-samples").glob("*.jpg"))[12:14]
     for photo in added:
         shutil.copy2(photo, cams / photo.name)
 
