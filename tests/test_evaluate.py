@@ -222,3 +222,21 @@ def test_report_names_every_generator_and_perturbation(tmp_path):
         assert name in html
     assert html.count("data:image/png;base64,") == 2
     assert roc.stat().st_size > 10_000 and robust.stat().st_size > 10_000
+
+
+def test_headline_says_whether_each_learned_detector_beats_both_baselines():
+    from sdaie.evaluate.headline import headline
+
+    def rows(aucs):
+        return [{"detector": d, "generator": "mean", "perturbation": "none", "auc": a} for d, a in aucs.items()]
+
+    metrics = pl.DataFrame(rows({"oneclass": 0.81, "binary": 0.53, "random_oneclass": 0.62, "srm_stats": 0.56}))
+    top = headline(metrics)
+    assert top["detectors"]["oneclass"] == {"mean_auc": 0.81, "vs_random_oneclass": 0.19, "vs_srm_stats": 0.25,
+                                            "beats_baselines": True}
+    assert not top["detectors"]["binary"]["beats_baselines"]
+    one, two = top["sentences"]
+    assert "above both no-learning baselines (random weights 0.62, SRM statistics 0.56)" in one
+    assert "not above random weights or SRM statistics" in two and "(0.5 is chance)" in two
+    level = headline(pl.DataFrame(rows({"oneclass": 0.575, "random_oneclass": 0.56, "srm_stats": 0.40})))
+    assert not level["detectors"]["oneclass"]["beats_baselines"]  # within 0.02 of a baseline: level, not above

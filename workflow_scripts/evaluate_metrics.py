@@ -4,8 +4,8 @@ import json
 
 import polars as pl
 
-from sdaie.evaluate.metrics import robustness_points
-from sdaie.evaluate.metrics import compute_metrics, metrics_summary
+from sdaie.evaluate.headline import headline
+from sdaie.evaluate.metrics import compute_metrics, metrics_summary, robustness_points
 from sdaie.workflow_io import rule_logging
 
 with rule_logging(snakemake.log[0]) as log:
@@ -14,6 +14,6 @@ with rule_logging(snakemake.log[0]) as log:
     metrics = compute_metrics(scores)
     metrics.write_parquet(snakemake.output.metrics)
     with open(snakemake.output.summary, "w") as handle:
-        json.dump(metrics_summary(metrics), handle, indent=2)
+        json.dump({"headline": headline(metrics), **metrics_summary(metrics)}, handle, indent=2)
     robustness_points(metrics).write_csv(snakemake.output.robustness)
     log.info("%d scores, %d metric rows", scores.height, metrics.height)

@@ -1,6 +1,7 @@
 """The evaluation report: one self-contained HTML file (figures embedded) people can open anywhere.
 
-Sections: what was evaluated, the per-generator table of each detector, ROC curves, robustness
+Sections: the headline (each learned detector against the no-learning baselines, in a sentence),
+what was evaluated, the per-generator table of each detector, ROC curves, robustness
 curves, the pretext and binary training curves, the one-class threshold check, the full metrics
 table, the configuration, and the versions of data, models and software.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 import polars as pl
 import yaml
 
+from sdaie.evaluate.headline import headline
 from sdaie.evaluate.metrics import MEAN, METRICS
 
 DETECTOR_NOTES = {
@@ -93,11 +95,20 @@ def render_report(inputs: ReportInputs) -> str:
              "<code>ap_real_positive</code>, the convention of the published one-class code (real positive, "
              "log-likelihood as score), reported so numbers can be compared with the paper. "
              "Balanced accuracy and <code>fpr</code> use each detector's own threshold; TPR at 1%/5% FPR use the "
-             "best threshold on these real test photos.</p>",
-             "<h2>What was evaluated</h2><ul>"]
+             "best threshold on these real test photos.</p>"]
+    main = "none" if "none" in perturbations else perturbations[0]
+    top = headline(m, main)
+    parts.append(f"<h2>Headline</h2><p class='note'>Mean ROC AUC over the generators, perturbation {html.escape(main)}.</p>")
+    parts.append(html_table(pl.DataFrame([{"detector": d, **v} for d, v in top["detectors"].items()]))
+                 if top["detectors"] else "")
+    parts.append("<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in top["sentences"]) + "</ul>")
+    parts.append("<h2>What was evaluated</h2><ul>")
+    descriptions = {(spec.get("generator") if spec.get("kind") == "generated" else None): spec.get("description")
+                    for spec in inputs.config.get("datasets", {}).values()}
     for row in counts.iter_rows(named=True):
         what = "real test photos" if row["label"] == 0 else f"images of {html.escape(str(row['generator']))}"
-        parts.append(f"<li>{row['len']} {what}</li>")
+        about = descriptions.get(row["generator"] if row["label"] == 1 else None)
+        parts.append(f"<li>{row['len']} {what}{': ' + html.escape(about) if about else ''}</li>")
     parts.append(f"<li>perturbations: {', '.join(map(html.escape, perturbations))}</li>")
     parts.append("<li>detectors: " + "; ".join(f"<b>{d}</b>: {DETECTOR_NOTES.get(d, '')}" for d in detectors) + "</li></ul>")
     if not errors.is_empty():
@@ -105,7 +116,6 @@ def render_report(inputs: ReportInputs) -> str:
     if inputs.oneclass_fit:
         parts.append("<h2>One-class threshold</h2>" + html_table(pl.DataFrame([inputs.oneclass_fit]).select(
             [c for c in ("target_fpr", "held_out_fpr", "threshold", "fit_images", "held_out_images") if c in inputs.oneclass_fit]), left=0))
-    main = "none" if "none" in perturbations else perturbations[0]
     parts.append(f"<h2>Per generator (perturbation: {html.escape(main)})</h2>")
     if inputs.trained_generators:
         parts.append("<p class='note'>* the binary detector trained on this generator (its held-out images are scored here).</p>")
