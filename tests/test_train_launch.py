@@ -6,6 +6,9 @@ a multi-GPU SLURM job takes (the rules call `launch(spec, gpus)` with the config
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -22,6 +25,8 @@ from sdaie.train.common import load_checkpoint
 from sdaie.train.launch import launch
 
 pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +92,19 @@ def test_binary_training_over_two_ranks_matches_one_process(binary_inputs, tmp_p
     assert (flat(a["model"]) - flat(b["model"])).norm() < 0.02 * moved
     lines = Path(ddp["metrics"]).read_text().splitlines()
     assert lines[0] == "step,kind,name,value" and any(",val,val_auc," in line for line in lines)
+
+
+def test_compile_cache_keeps_torch_compile_kernels_in_the_given_folder(tmp_path):
+    """A compiled function's kernels land in the folder (and a second process finds them there)."""
+    cache = tmp_path / "compile_cache"
+    script = ("import torch; from sdaie.train.launch import keep_compile_cache; "
+              f"keep_compile_cache({str(cache)!r}); "
+              "f = torch.compile(lambda x: torch.sin(x) * 2 + 1); print(float(f(torch.ones(8)).sum()))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TORCHINDUCTOR")}
+    env["PYTHONPATH"] = str(REPO / "src")
+    first = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=600)
+    assert first.returncode == 0, first.stderr[-2000:]
+    cached = {p.relative_to(cache) for p in cache.rglob("*") if p.is_file()}
+    assert any("fxgraph" in str(p) for p in cached), sorted(map(str, cached))[:20]
+    second = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=600)
+    assert second.returncode == 0 and second.stdout == first.stdout

@@ -17,6 +17,7 @@ with rule_logging(snakemake.log[0]) as log:
         "teacher": snakemake.input.teacher,
         "model": snakemake.output.model,
         "metrics": snakemake.output.metrics,
+        "compile_cache": snakemake.params.compile_cache,
     }
     log.info("binary training: %s", spec)
     log.info("binary detector: %s", launch(spec, options.get("gpus", 0)) or "see the metrics CSV")

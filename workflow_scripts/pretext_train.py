@@ -16,6 +16,7 @@ with rule_logging(snakemake.log[0]) as log:
         "vocabulary": snakemake.input.vocabulary,
         "model": snakemake.output.model,
         "metrics": snakemake.output.metrics,
+        "compile_cache": snakemake.params.compile_cache,
     }
     log.info("pretext training: %s", spec)
     launch(spec, pretext.get("gpus", 0))

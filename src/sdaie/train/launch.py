@@ -5,7 +5,9 @@
 The spec holds: trainer ("pretext", the default, or "binary"), stems (patch shard stems), run_dir,
 config (PretextConfig or BinaryConfig fields), model and metrics (where to copy the final model and
 the metrics CSV), and vocabulary (path of vocabulary.json; pretext) or teacher (path of the pretext
-model.pt; binary).
+model.pt; binary). With compile_cache (a folder), torch.compile keeps its compiled kernels there
+(TORCHINDUCTOR_CACHE_DIR, inherited by torchrun's ranks): a resumed or repeated job, on any node that
+sees the folder, loads them instead of compiling again. A TORCHINDUCTOR_CACHE_DIR already set wins.
 """
 
 from __future__ import annotations
@@ -38,7 +40,17 @@ def binary_config(values: dict):
     return BinaryConfig(**{k: v for k, v in values.items() if k in names})
 
 
+def keep_compile_cache(folder: str | Path | None) -> None:
+    """Point torch.compile's caches (Inductor's FX graph and AOTAutograd caches) at `folder`."""
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(Path(folder).resolve()))
+        os.environ.setdefault("TORCHINDUCTOR_FX_GRAPH_CACHE", "1")
+        os.environ.setdefault("TORCHINDUCTOR_AUTOGRAD_CACHE", "1")
+
+
 def run_spec(spec: dict) -> dict:
+    keep_compile_cache(spec.get("compile_cache"))
     stems, run_dir = [Path(s) for s in spec["stems"]], Path(spec["run_dir"])
     if spec.get("trainer", "pretext") == "binary":
         from sdaie.train.binary import train_binary
@@ -59,6 +71,7 @@ def launch(spec: dict, gpus: int) -> dict | None:
     there is more than one (returns None: the metrics are in the metrics CSV)."""
     if gpus <= 1:
         return run_spec(spec)
+    keep_compile_cache(spec.get("compile_cache"))
     spec_path = Path(spec["run_dir"]) / "spec.json"
     spec_path.parent.mkdir(parents=True, exist_ok=True)
     spec_path.write_text(json.dumps(spec))
