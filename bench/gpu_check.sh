@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One call on a GPU machine, inside a time budget: the GPU tests, the training throughput benchmark
 # (the published fp32 eager setting, then bf16 autocast), whole-image scoring, optionally the real-
-# data experiment (bench/gpu_experiment.py on a bundle from bench/gpu_bundle.py), then torch.compile
+# data experiment (bench/gpu_run.sh: the pipeline's own rules on a bundle from bench/gpu_bundle.py), then torch.compile
 # checks if time is left; the figures are printed last.
 #
 #   BUDGET_S=540 BUNDLE=.gpu_bundle OUT=/tmp/sdaie-gpu bash bench/gpu_check.sh
@@ -41,7 +41,7 @@ timeout 90 python3 bench/score_throughput.py --device cuda --images 10 --amp 2>&
 
 if [ -n "${BUNDLE:-}" ]; then
     step "real-data experiment"
-    timeout $(( $(left) - 30 )) python3 bench/gpu_experiment.py --bundle "$BUNDLE" --out "$out" 2>&1 | tee "$logs/experiment.log"
+    BUNDLE="$BUNDLE" OUT="$out" timeout $(( $(left) - 30 )) bash bench/gpu_run.sh 2>&1 | tee "$logs/experiment.log"
     echo "experiment exit status ${PIPESTATUS[0]}"
 fi
 
@@ -78,8 +78,7 @@ echo
 echo "Whole-image scoring, 12-megapixel photo (fp32, then bf16):"
 tail -n 1 "$logs/score_fp32.log"
 tail -n 1 "$logs/score_bf16.log"
-if [ -f "$out/experiment.json" ]; then
+if [ -f "$out/snakemake.log" ]; then
     echo
-    echo "Experiment stages:"
-    python3 -c "import json,sys; [print(f'  {k}: {v[\"seconds\"]} s') for k, v in json.load(open(sys.argv[1]))['stages'].items()]" "$out/experiment.json"
+    grep "GPU stages:" "$out/snakemake.log" || echo "GPU stages: did not finish (see $out/snakemake.log)"
 fi

@@ -1,67 +1,45 @@
-"""Metrics and the HTML report of a GPU run of the real-data experiment, built here from what came back.
+"""Metrics and the HTML report of a GPU run (bench/gpu_run.sh), made here by the pipeline's own rules.
 
-``bench/gpu_experiment.py`` ran on the GPU machine (no polars there); this does what the workflow's
-``evaluate_metrics`` and ``evaluate_report`` rules do, with the same library calls, from its outputs and
-the bundle it ran on (``bench/gpu_bundle.py``: EXIF tables and config):
+The GPU machine has no polars, which the metrics and the report need: this puts what came back
+(results.tar.gz) into the bundle's results folder, marks those outputs up to date, and runs the
+remaining rules (evaluate_metrics, evaluate_report) with Snakemake.
 
-    python bench/gpu_report.py --bundle .gpu_bundle --run DEVICE_OUTPUT_FOLDER --out results-shared-gpu/evaluation
+    python bench/gpu_report.py --bundle .gpu_bundle --run DEVICE_OUTPUT_FOLDER [--cores 2]
 
-Writes scores.parquet, metrics.parquet, metrics.json, robustness.csv, report.html and figures/.
+The report lands in the bundle's results/evaluation/ (report.html, metrics.json, figures/).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 import tarfile
-import tempfile
 from pathlib import Path
 
-import polars as pl
+import yaml
 
-from sdaie.evaluate.metrics import compute_metrics, metrics_summary, robustness_points
-from sdaie.evaluate.report_build import build_report
+REPO = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bundle", type=Path, required=True)
     parser.add_argument("--run", type=Path, required=True, help="the files the device call brought back")
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--cores", default="2")
+    parser.add_argument("--root", type=Path, default=REPO, help="where Snakemake runs (as given to gpu_bundle.py)")
     args = parser.parse_args()
-    out, run = args.out, args.run
-    out.mkdir(parents=True, exist_ok=True)
-    config = json.loads((args.bundle / "config.json").read_text())
-
-    scores = pl.read_parquet(run / "scores.parquet")
-    scores.write_parquet(out / "scores.parquet", compression="zstd")
-    metrics = compute_metrics(scores)
-    metrics.write_parquet(out / "metrics.parquet")
-    (out / "metrics.json").write_text(json.dumps(metrics_summary(metrics), indent=2))
-    robustness_points(metrics).write_csv(out / "robustness.csv")
-
-    with tempfile.TemporaryDirectory() as tmp:
-        with tarfile.open(run / "models.tar") as tar:
-            tar.extractall(tmp, filter="data")
-        models = [Path(tmp) / "pretext.pt", Path(tmp) / "oneclass.npz"]
-        if (run / "binary.pt").exists():
-            models.append(run / "binary.pt")
-        binary = config["binary"]["generated"]
-        build_report(
-            scores=out / "scores.parquet",
-            metrics=out / "metrics.parquet",
-            robustness=out / "robustness.csv",
-            pretext_curves=run / "pretext_metrics.csv",
-            binary_curves=run / "binary_metrics.csv" if binary else None,
-            oneclass_fit=json.loads((run / "fit_report.json").read_text()),
-            exif_tables={name: args.bundle / "results" / "exif" / f"{name}.parquet" for name in config["datasets"]},
-            models=models,
-            config=config,
-            trained_generators=[config["datasets"][name].get("generator") or name for name in binary],
-            report=out / "report.html",
-            figures=[out / "figures" / f"{name}.png" for name in ("roc", "robustness", "pretext", "binary")],
-        )
-    print(f"{scores.height} scores, {metrics.height} metric rows -> {out}")
+    config_path = args.bundle.resolve() / "config.yaml"
+    results = args.root / yaml.safe_load(config_path.read_text())["results"]
+    targets = json.loads((args.bundle / "bundle.json").read_text())
+    with tarfile.open(args.run / "results.tar.gz") as tar:
+        tar.extractall(results.parent, filter="data")
+    snakemake = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(args.root),
+                 "--configfile", str(config_path), "--cores", args.cores]
+    subprocess.run([*snakemake, "--touch", *targets["data_half"], *targets["gpu"]], check=True)
+    subprocess.run([*snakemake, *targets["report"]], check=True)
+    print(f"report: {results / 'evaluation' / 'report.html'}")
 
 
 if __name__ == "__main__":
