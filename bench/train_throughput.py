@@ -5,7 +5,14 @@
 
 Prints images/s for (a) training steps on one batch already on the device and (b) the same steps fed
 by the real data path (memory-mapped shards, DataLoader workers, host-to-device copies), and their
-ratio: the data path keeps up when the ratio is near 1 (goal: 0.95 or more).
+ratio: the data path keeps up when the ratio is near 1 (goal: 0.95 or more); and the time to the
+first training step end to end (loader start, and torch.compile's compilation when compiling).
+
+    python bench/train_throughput.py --compile-study [--device cuda] ...
+
+runs three separate processes end to end from shards: eager, compiled with an empty compile cache,
+and compiled again with that cache (what a resumed or repeated job gets, sdaie.train.launch), and
+prints time to first step and steady images/s of each.
 """
 
 from __future__ import annotations
@@ -74,7 +81,8 @@ def synthetic_rate(config: PretextConfig, device: torch.device, warmup: int, ste
     return steps * b / (time.perf_counter() - start)
 
 
-def end_to_end_rate(config: PretextConfig, device: torch.device, warmup: int, steps: int, root: Path) -> float:
+def end_to_end_rate(config: PretextConfig, device: torch.device, warmup: int, steps: int, root: Path) -> tuple[float, float]:
+    """(steady images/s, seconds from the trainer's call to the end of its first step)."""
     stems, vocabulary = make_shards(root, crops=max(4 * config.batch_size, 512))
     times: dict[int, float] = {}
 
@@ -84,8 +92,33 @@ def end_to_end_rate(config: PretextConfig, device: torch.device, warmup: int, st
         times[step] = time.perf_counter()
 
     config = PretextConfig(**{**config.__dict__, "steps": warmup + steps})
+    called = time.perf_counter()
     train_pretext(stems, root / "run", config, vocabulary, ExtractorConfig(), on_step=on_step)
-    return steps * config.batch_size / (times[warmup + steps] - times[warmup])
+    return steps * config.batch_size / (times[warmup + steps] - times[warmup]), times[1] - called
+
+
+def compile_study(args) -> None:
+    """Eager, compiled (cold cache), compiled (warm cache): each end to end in a process of its own."""
+    import subprocess
+    import sys
+
+    common = [sys.executable, __file__, "--end-to-end-only", "--device", args.device, "--n-patches", str(args.n_patches)]
+    for name in ("batch_size", "steps", "warmup", "workers"):
+        if getattr(args, name) is not None:
+            common += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
+    common.append("--amp" if args.amp else "--no-amp")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = Path(tmp) / "compile_cache"
+        for label, extra in (("eager", ["--no-compile"]), ("compiled, empty cache", ["--compile", "--compile-cache", str(cache)]),
+                             ("compiled, cache from the run before", ["--compile", "--compile-cache", str(cache)])):
+            out = Path(tmp) / f"{len(rows)}.json"
+            subprocess.run([*common, *extra, "--json", str(out)], check=True)
+            rows.append((label, json.loads(out.read_text())))
+    print("\n| setting | time to first step (s) | end-to-end img/s |")
+    print("|---|---|---|")
+    for label, r in rows:
+        print(f"| {label} | {r['first_step_s']:.1f} | {r['end_to_end_images_per_s']:.1f} |")
 
 
 def main() -> None:
@@ -99,7 +132,17 @@ def main() -> None:
     parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument("--compile-cache", type=Path, help="torch.compile's cache folder (as the trainers' compile_cache)")
+    parser.add_argument("--end-to-end-only", action="store_true", help="skip the synthetic measurement")
+    parser.add_argument("--compile-study", action="store_true", help="eager vs compiled (cold and warm cache), end to end")
     args = parser.parse_args()
+    if args.compile_study:
+        compile_study(args)
+        return
+    if args.compile_cache:
+        from sdaie.train.launch import keep_compile_cache
+
+        keep_compile_cache(args.compile_cache)
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else ("cpu" if args.device == "auto" else args.device))
     gpu = device.type == "cuda"
     batch = args.batch_size or (64 if gpu else 8)
@@ -109,17 +152,19 @@ def main() -> None:
     workers = args.workers if args.workers is not None else (6 if gpu else 1)
     config = PretextConfig(batch_size=batch, n_patches=args.n_patches, compile=compile_, amp=args.amp, workers=workers,
                            device=device.type, val_every=10**9, checkpoint_every=10**9, log_every=10**9, progress=False)
-    synthetic = synthetic_rate(config, device, warmup, steps)
+    synthetic = float("nan") if args.end_to_end_only else synthetic_rate(config, device, warmup, steps)
     with tempfile.TemporaryDirectory() as tmp:
-        end_to_end = end_to_end_rate(config, device, warmup, steps, Path(tmp))
+        end_to_end, first_step = end_to_end_rate(config, device, warmup, steps, Path(tmp))
     card = torch.cuda.get_device_name(device) if gpu else platform.processor() or platform.machine()
     result = {"device": card, "batch_size": batch, "n_patches": args.n_patches, "compile": compile_, "amp": args.amp and gpu,
               "workers": workers, "steps": steps, "synthetic_images_per_s": round(synthetic, 2),
               "end_to_end_images_per_s": round(end_to_end, 2), "ratio": round(end_to_end / synthetic, 3),
+              "first_step_s": round(first_step, 2),
               "torch_threads": torch.get_num_threads()}
-    print("| device | batch | patches | compile | amp | synthetic img/s | end-to-end img/s | ratio |")
-    print("|---|---|---|---|---|---|---|---|")
-    print(f"| {card} | {batch} | {args.n_patches} | {compile_} | {result['amp']} | {synthetic:.1f} | {end_to_end:.1f} | {end_to_end / synthetic:.3f} |")
+    print("| device | batch | patches | compile | amp | synthetic img/s | end-to-end img/s | ratio | first step (s) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    print(f"| {card} | {batch} | {args.n_patches} | {compile_} | {result['amp']} | {synthetic:.1f} | {end_to_end:.1f} | "
+          f"{end_to_end / synthetic:.3f} | {first_step:.1f} |")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
 
