@@ -257,7 +257,7 @@ TARGETS = ["results/exif/demo_photos.parquet", "results/exif/demo_standin_upconv
 REMOTE_JOBS = {"exif_shard": 4, "patch_shard": 2, "pretext_train": 1}
 LOCAL_RULES = ("demo_data", "exif_merge", "tags")
 # Options for a cluster without an accounting database (sacct would leave Snakemake waiting), and
-# quick status checks; the README documents them.
+# quick status checks; docs/operations.md documents them.
 NO_ACCOUNTING = ["--slurm-status-command", "squeue", "--slurm-no-account", "--slurm-init-seconds-before-status-checks", "2"]
 
 

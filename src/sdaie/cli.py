@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     detect.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files and/or folders")
     detect.add_argument("--models", type=Path, default=Path("results/models"),
-                        help="folder with pretext.pt, oneclass.npz and optionally binary.pt (default results/models)")
+                        help="folder with pretext.pt and oneclass.npz and/or binary.pt (default results/models)")
     detect.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="default: a GPU when there is one")
     detect.add_argument("--format", choices=["table", "csv", "json"], default="table", help="output format (default table)")
     detect.add_argument("--max-patches", type=_positive_int, default=None,
