@@ -17,8 +17,8 @@ import torch
 
 from sdaie.model.backbone import ExtractorConfig
 from sdaie.patches.cut import cut_photos
-from sdaie.train.common import RunLocked
-from sdaie.train.pretext import PretextConfig, load_checkpoint, train_pretext
+from sdaie.train.common import RunLocked, load_checkpoint
+from sdaie.train.pretext import PretextConfig, train_pretext
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = ExtractorConfig()  # the published architecture; it is small enough for CPU tests

@@ -18,7 +18,6 @@ import contextlib
 import csv
 import logging
 import math
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -36,12 +35,12 @@ from sdaie.progress import ProgressLog
 from sdaie.train.common import (
     RunLock,
     distributed,
-    load_checkpoint,
-    pick_device,
+    resumable_checkpoint,
     rng_state,
     save_checkpoint,
     set_rng_state,
     table_digest,
+    training_device,
     truncate_metrics,
 )
 
@@ -164,13 +163,7 @@ def train_binary(
 def _train_binary(stems, run_dir, config, teacher_path, *, stop_after, restart_on_mismatch, on_step) -> dict:
     run_dir.mkdir(parents=True, exist_ok=True)
     rank, world = distributed()
-    device = pick_device(config.device)
-    if device.type == "cuda":
-        # an explicit index: set_device refuses a bare "cuda"
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")) if world > 1 else torch.cuda.current_device())
-        torch.cuda.set_device(device)
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
+    device = training_device(config.device, world)
     autocast = config.amp and device.type == "cuda"
 
     teacher, extractor_config, teacher_state = load_extractor(teacher_path)
@@ -200,17 +193,10 @@ def _train_binary(stems, run_dir, config, teacher_path, *, stop_after, restart_o
     columns = [c for c in ("dataset", "path", "content_hash", "split", "label", "crop") if c in shards.index.column_names]
     digest = f"{table_digest(shards.index.select(columns))}/{shards.crop_size}/teacher {state_fingerprint(teacher.state_dict())}"
     checkpoint_path, start = run_dir / "checkpoint.pt", 0
-    state = load_checkpoint(checkpoint_path, map_location=device) if checkpoint_path.exists() else None
-    if state is not None:
-        reason = ("another config" if state["config"] != asdict(config) else
-                  f"other training data or teacher ({state.get('data_digest')}, now {digest})" if state.get("data_digest") != digest else None)
-        if reason:
-            if not restart_on_mismatch:
-                raise RuntimeError(f"{checkpoint_path} was written with {reason}; remove it to start afresh")
-            log.warning("%s was written with %s: starting afresh", checkpoint_path, reason)
-            if rank == 0:
-                os.replace(checkpoint_path, checkpoint_path.with_name("checkpoint.pt.stale"))
-            state = None
+    state = resumable_checkpoint(checkpoint_path, device, [
+        ("config", asdict(config), "another config"),
+        ("data_digest", digest, f"other training data or another teacher (now {digest})"),
+    ], restart_on_mismatch=restart_on_mismatch, rank=rank)
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])

@@ -146,3 +146,38 @@ def truncate_metrics(path: Path, step: int) -> None:
     with open(tmp, "w", newline="") as handle:
         csv.writer(handle).writerows(kept)
     os.replace(tmp, path)
+
+
+def training_device(name: str, world: int) -> torch.device:
+    """The device a trainer uses ('auto', 'cpu' or 'cuda'): on CUDA the rank's GPU, made current, with TF32."""
+    device = pick_device(name)
+    if device.type == "cuda":
+        # an explicit index: set_device refuses a bare "cuda"
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")) if world > 1 else torch.cuda.current_device())
+        torch.cuda.set_device(device)
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    return device
+
+
+def resumable_checkpoint(path: Path, device: torch.device, expected: list[tuple[str, object, str]], *,
+                         restart_on_mismatch: bool, rank: int) -> dict | None:
+    """The checkpoint at `path` to resume from, or None to start afresh.
+
+    `expected` lists (key, value, what a mismatch means): a checkpoint whose recorded value of a key
+    differs was written for another run; it is an error (RuntimeError naming why), or with
+    `restart_on_mismatch` set aside as checkpoint.pt.stale with a warning saying why."""
+    import logging
+
+    if not path.exists():
+        return None
+    state = load_checkpoint(path, map_location=device)
+    reason = next((why for key, value, why in expected if state.get(key) != value), None)
+    if reason is None:
+        return state
+    if not restart_on_mismatch:
+        raise RuntimeError(f"{path} was written with {reason}; remove it to start afresh")
+    logging.getLogger(__name__).warning("%s was written with %s: starting afresh", path, reason)
+    if rank == 0:
+        os.replace(path, path.with_name("checkpoint.pt.stale"))
+    return None

@@ -26,7 +26,6 @@ import csv
 import json
 import logging
 import math
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -57,12 +56,12 @@ from sdaie.progress import ProgressLog
 from sdaie.train.common import (
     RunLock,
     distributed,
-    load_checkpoint,
-    pick_device,
+    resumable_checkpoint,
     rng_state,
     save_checkpoint,
     set_rng_state,
     table_digest,
+    training_device,
     truncate_metrics,
 )
 
@@ -256,13 +255,7 @@ def _train_pretext(stems, run_dir, config, vocabulary, extractor_config, *, stop
     extractor_config = initial.config if initial is not None else (extractor_config or ExtractorConfig())
     run_dir.mkdir(parents=True, exist_ok=True)
     rank, world = distributed()
-    device = pick_device(config.device)
-    if device.type == "cuda":
-        # an explicit index: set_device refuses a bare "cuda"
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")) if world > 1 else torch.cuda.current_device())
-        torch.cuda.set_device(device)
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
+    device = training_device(config.device, world)
     autocast = config.amp and device.type == "cuda"
     use_compile = config.compile if config.compile is not None else device.type == "cuda"
 
@@ -280,24 +273,11 @@ def _train_pretext(stems, run_dir, config, vocabulary, extractor_config, *, stop
     digest = training_data_digest(shards, config)
     checkpoint_path = run_dir / "checkpoint.pt"
     start = 0
-    state = load_checkpoint(checkpoint_path, map_location=device) if checkpoint_path.exists() else None
-    if state is not None:
-        if state["config"] != asdict(config):
-            reason = "another config"
-        elif state["vocabulary_hash"] != vocabulary.get("hash"):
-            reason = "another vocabulary"
-        elif state.get("data_digest") != digest:
-            reason = (f"other training data (patch shards {state.get('data_digest')}, now {digest}: photos added, "
-                      "removed or replaced, or other crops)")
-        else:
-            reason = None
-        if reason:
-            if not restart_on_mismatch:
-                raise RuntimeError(f"{checkpoint_path} was written with {reason}; remove it to start afresh")
-            log.warning("%s was written with %s: starting afresh", checkpoint_path, reason)
-            if rank == 0:
-                os.replace(checkpoint_path, checkpoint_path.with_name("checkpoint.pt.stale"))
-            state = None
+    state = resumable_checkpoint(checkpoint_path, device, [
+        ("config", asdict(config), "another config"),
+        ("vocabulary_hash", vocabulary.get("hash"), "another vocabulary"),
+        ("data_digest", digest, f"other training data (the patch shards changed: photos added, removed or replaced, or other crops; now {digest})"),
+    ], restart_on_mismatch=restart_on_mismatch, rank=rank)
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
