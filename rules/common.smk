@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from sdaie.config import check_semantics, evaluated_generated, is_demo_dataset, schema_path, tag_datasets
-from sdaie.exif.listing import list_files, shard_of
+from sdaie.exif.listing import list_files, partition_by_shard
 
 
 validate(config, schema=str(schema_path()))
@@ -23,12 +23,27 @@ def dataset_root(name):
     return config["datasets"][name]["path"]
 
 
+# Listings of datasets that exist before the run, and their split into shards, made once per process:
+# the input and params functions of every exif_shard job ask for them (2 x exif.shards calls per
+# dataset), and each listing walks the whole folder (100,000 files: about 1 s; bench/data_half_scale.py).
+_LISTINGS = {}
+_SHARD_LISTS = {}
+
+
 def dataset_files(name):
     """Relative paths of a dataset's files, listed when the DAG is built.
 
-    Demo datasets are listed after the demo checkpoint has written them."""
+    Demo datasets are listed after the demo checkpoint has written them, every time (the checkpoint may
+    rewrite them during the run; they are small); other datasets once per Snakemake process."""
     if is_demo_dataset(config, name):
         checkpoints.demo_data.get()
+        return _list_dataset(name)
+    if name not in _LISTINGS:
+        _LISTINGS[name] = _list_dataset(name)
+    return _LISTINGS[name]
+
+
+def _list_dataset(name):
     root = Path(dataset_root(name))
     if not root.is_dir():
         raise WorkflowError(f"dataset {name!r}: folder {root} does not exist (datasets.{name}.path in the config)")
@@ -38,7 +53,14 @@ def dataset_files(name):
 def shard_relpaths(wildcards):
     n = int(wildcards.n_shards)
     k = int(wildcards.shard)
-    return [p for p in dataset_files(wildcards.dataset) if shard_of(p, n) == k]
+    if k >= n:
+        return []
+    name = wildcards.dataset
+    if is_demo_dataset(config, name):
+        return partition_by_shard(dataset_files(name), n)[k]
+    if (name, n) not in _SHARD_LISTS:
+        _SHARD_LISTS[(name, n)] = partition_by_shard(dataset_files(name), n)
+    return list(_SHARD_LISTS[(name, n)][k])
 
 
 def shard_inputs(wildcards):

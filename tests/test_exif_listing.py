@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sdaie.exif.listing import list_files, shard_of
+from sdaie.exif.listing import list_files, partition_by_shard, shard_of
 
 
 def _touch(path: Path, data: bytes = b"x") -> None:
@@ -63,6 +63,19 @@ def test_adding_a_file_moves_no_other_file():
 def test_shard_of_rejects_zero():
     with pytest.raises(ValueError):
         shard_of("a.jpg", 0)
+
+
+def test_partition_by_shard_matches_shard_of():
+    paths = [f"d{i % 13}/img_{i:05d}.jpg" for i in range(1000)]
+    shards = partition_by_shard(paths, 6)
+    assert len(shards) == 6
+    assert sorted(p for shard in shards for p in shard) == sorted(paths)
+    for k, shard in enumerate(shards):
+        assert all(shard_of(p, 6) == k for p in shard)
+        assert shard == [p for p in paths if shard_of(p, 6) == k]  # input order kept
+    assert partition_by_shard([], 3) == [[], [], []]
+    with pytest.raises(ValueError):
+        partition_by_shard(paths, 0)
 
 
 # --- list_files ---------------------------------------------------------------------------------
