@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from sdaie.config import check_semantics, evaluated_generated, is_demo_dataset, schema_path, tag_datasets
-from sdaie.exif.listing import list_files, partition_by_shard
+from sdaie.exif.listing import list_files, partition_by_shard, read_listing, write_listing
 
 
 validate(config, schema=str(schema_path()))
@@ -26,8 +26,12 @@ def dataset_root(name):
 # Listings of datasets that exist before the run, and their split into shards, made once per process:
 # the input and params functions of every exif_shard job ask for them (2 x exif.shards calls per
 # dataset), and each listing walks the whole folder (100,000 files: about 1 s; bench/data_half_scale.py).
+# The main Snakemake process also saves each listing under .snakemake/; a job on a cluster node
+# (--mode remote, e.g. --profile slurm) reads it there instead of walking the whole dataset again to
+# find its own shard's files, and so works on exactly the files the main process planned it for.
 _LISTINGS = {}
 _SHARD_LISTS = {}
+SAVED_LISTINGS = Path(".snakemake/sdaie/listings")
 
 
 def dataset_files(name):
@@ -39,7 +43,13 @@ def dataset_files(name):
         checkpoints.demo_data.get()
         return _list_dataset(name)
     if name not in _LISTINGS:
-        _LISTINGS[name] = _list_dataset(name)
+        root, saved = dataset_root(name), SAVED_LISTINGS / f"{name}.bin"
+        listing = read_listing(saved, root) if workflow.remote_exec else None
+        if listing is None:
+            listing = _list_dataset(name)
+            if not workflow.remote_exec:
+                write_listing(saved, root, listing)
+        _LISTINGS[name] = listing
     return _LISTINGS[name]
 
 

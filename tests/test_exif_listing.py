@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sdaie.exif.listing import list_files, partition_by_shard, shard_of
+from sdaie.exif.listing import list_files, partition_by_shard, read_listing, shard_of, write_listing
 
 
 def _touch(path: Path, data: bytes = b"x") -> None:
@@ -117,3 +117,23 @@ def test_list_files_shared_photos():
     listed = list(list_files(root))
     assert len(listed) == 193 and "manifest.csv" in listed
     assert listed == sorted(listed)
+
+
+# --- saved listings -----------------------------------------------------------------------------
+
+
+def test_saved_listing_round_trips_any_name(tmp_path):
+    names = ["a.jpg", "sub/dir/日本語.jpg", "new\nline.jpg", os.fsdecode(b"latin1-\xe9.jpg"), " spaced .jpg"]
+    saved = tmp_path / "cache" / "listing.bin"
+    write_listing(saved, tmp_path / "root", names)
+    assert read_listing(saved, tmp_path / "root") == names
+    assert read_listing(saved, tmp_path / "other") is None  # a listing of another folder is not used
+    write_listing(saved, tmp_path / "root", [])
+    assert read_listing(saved, tmp_path / "root") == []
+    assert [p.name for p in saved.parent.iterdir()] == ["listing.bin"]  # no temporary file left
+
+
+def test_missing_or_foreign_listing_file_reads_as_none(tmp_path):
+    assert read_listing(tmp_path / "missing.bin", tmp_path) is None
+    (tmp_path / "other.bin").write_bytes(b"something else entirely")
+    assert read_listing(tmp_path / "other.bin", tmp_path) is None

@@ -4,7 +4,8 @@
 sorted order. :func:`shard_of` assigns each such path to one of ``n`` shards with a stable hash, so
 that many jobs (local cores, SLURM jobs) can each extract one shard, and adding a file to the
 dataset changes only the shard that file falls in; :func:`partition_by_shard` splits a whole listing
-at once.
+at once. :func:`write_listing` and :func:`read_listing` save a listing to a file and read it back, so
+that the jobs of a cluster run need not walk the whole dataset again each.
 """
 
 from __future__ import annotations
@@ -43,6 +44,36 @@ def partition_by_shard(relpaths: Iterable[str], n_shards: int) -> list[list[str]
     for relpath in relpaths:
         shards[shard_of(relpath, n_shards)].append(relpath)
     return shards
+
+
+_LISTING_MAGIC = b"sdaie-listing 1"
+
+
+def write_listing(path: Path, root: Path, relpaths: list[str]) -> None:
+    """Save a listing of ``root`` to ``path`` (atomically), for :func:`read_listing`.
+
+    Names are stored as the bytes the file system gave (``os.fsencode``), separated by NUL bytes, the
+    one byte a file name cannot hold; so any name round-trips.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as out:
+        out.write(b"\0".join([_LISTING_MAGIC, os.fsencode(os.path.abspath(root)), *map(os.fsencode, relpaths)]))
+    os.replace(tmp, path)
+
+
+def read_listing(path: Path, root: Path) -> list[str] | None:
+    """The listing :func:`write_listing` saved for ``root`` at ``path``; ``None`` if there is none
+    (no file, a listing of another root, or not a listing file)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return None
+    parts = data.split(b"\0")
+    if len(parts) < 2 or parts[0] != _LISTING_MAGIC or parts[1] != os.fsencode(os.path.abspath(root)):
+        return None
+    return [os.fsdecode(part) for part in parts[2:]]
 
 
 def list_files(root: Path) -> Iterator[str]:
