@@ -410,6 +410,67 @@ def report(results: list[dict]) -> None:
               f"{size(o['index_bytes'])} |")
 
 
+# --- calibration at camera size ----------------------------------------------------------------
+
+CALIBRATION_CODE = r"""
+import json, os, sys, time
+from pathlib import Path
+import pyarrow as pa
+from sdaie.exif.extract import extract_to_parquet
+from sdaie.patches.cut import cut_photos
+root, count = Path(sys.argv[1]), int(sys.argv[2])
+relpaths = sorted(p.name for p in root.glob("*.jpg"))[:count]
+started = time.perf_counter(); cpu = time.process_time()
+extract_to_parquet(root, relpaths, root.parent / "calib.parquet", dataset="calib", jobs=1, batch_size=64)
+exif_s = time.perf_counter() - started
+children = os.times()
+photos = pa.table({"dataset": ["calib"] * len(relpaths), "path": relpaths, "content_hash": [None] * len(relpaths)})
+started = time.perf_counter(); cpu = time.process_time()
+stats = cut_photos(photos, {"calib": root}, root.parent / "calib_shard", crop=256, crops_per_photo=4)
+cut_s, cut_cpu = time.perf_counter() - started, time.process_time() - cpu
+print(json.dumps({"files": len(relpaths), "exif_s": exif_s, "exif_cpu_children": children.children_user + children.children_system,
+                  "cut_s": cut_s, "cut_cpu": cut_cpu, "crops": stats.crops,
+                  "npy_bytes": (root.parent / "calib_shard.npy").stat().st_size}))
+"""
+
+
+def calibrate(work: Path, count: int) -> dict:
+    """Per-file EXIF and patch-cutting costs at camera size: ``count`` distinct 12-megapixel JPEGs.
+
+    One seed photo is resized to 4000x3000, given sensor-like noise (so that it compresses like a
+    camera photo, about 5 MB at quality 92) and its camera EXIF; ``count`` copies with distinct COM
+    segments go through ``extract_to_parquet`` (one worker) and ``cut_photos`` (crop 256, 4 per photo)
+    in one process, one after the other."""
+    import numpy as np
+    from PIL import Image
+
+    folder = work / "calibration" / "photos"
+    if not (folder / ".complete").exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        seed = sorted((work / "seeds").glob("seed_*.jpg"))[0]
+        with Image.open(seed) as image:
+            exif = image.info["exif"]
+            big = np.asarray(image.convert("RGB").resize((4000, 3000), Image.BICUBIC), dtype=np.int16)
+        noise = np.random.default_rng(0).normal(0, 6, big.shape)
+        big = Image.fromarray(np.clip(big + noise, 0, 255).astype(np.uint8))
+        template = work / "calibration" / "template.jpg"
+        big.save(template, quality=92, exif=exif)
+        data = template.read_bytes()
+        cut = split_for_comment(data)
+        for i in range(count):
+            payload = f"sdaie calibration {i:06d}".encode()
+            comment = b"\xff\xfe" + (len(payload) + 2).to_bytes(2, "big") + payload
+            (folder / f"big_{i:05d}.jpg").write_bytes(data[:cut] + comment + data[cut:])
+        (folder / ".complete").write_text("")
+    out = subprocess.run([sys.executable, "-c", CALIBRATION_CODE, str(folder), str(count)], capture_output=True,
+                         text=True, env=env())
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["file_bytes"] = sum(p.stat().st_size for p in folder.glob("*.jpg")) / count
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, nargs="+", default=[10000], help="file counts, run in this order")
@@ -425,6 +486,8 @@ def main() -> None:
     parser.add_argument("--dag-only", action="store_true", help="stop after the DAG build (no run)")
     parser.add_argument("--keep", action="store_true", help="keep the run folders (results) afterwards")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
+    parser.add_argument("--calibrate", type=int, default=0, metavar="N",
+                        help="also time EXIF and patch cutting on N distinct 12-megapixel camera-size JPEGs")
     args = parser.parse_args()
 
     work = args.workdir
@@ -437,6 +500,15 @@ def main() -> None:
     seeds = json.loads((tree / ".built.json").read_text())["seeds"]
     print(f"tree: {tree} ({seeds} seeds; built in {built:.0f} s)" if built else f"tree: {tree} (cached, {seeds} seeds)")
 
+    calibration = None
+    if args.calibrate:
+        calibration = calibrate(work, args.calibrate)
+        c = calibration
+        print(f"calibration, {c['files']} JPEGs of 4000x3000 ({c['file_bytes'] / 1e6:.1f} MB each), one process: "
+              f"EXIF {c['files'] / c['exif_s']:.1f} files/s ({1000 * c['exif_s'] / c['files']:.1f} ms/file, exiftool "
+              f"{1000 * c['exif_cpu_children'] / c['files']:.1f} CPU ms/file); cutting {c['files'] / c['cut_s']:.2f} photos/s "
+              f"({1000 * c['cut_cpu'] / c['files']:.0f} CPU ms/photo, {c['crops']} crops, "
+              f"{c['npy_bytes'] / c['crops'] / 1e3:.1f} kB/crop)", flush=True)
     results = []
     for files in args.files:
         dataset = dataset_folder(work, tree, files, args.files_per_folder)
@@ -469,7 +541,7 @@ def main() -> None:
         report(results)
         if args.json:
             args.json.write_text(json.dumps({"machine": machine(), "args": {k: str(v) for k, v in vars(args).items()},
-                                             "results": results}, indent=1))
+                                             "calibration": calibration, "results": results}, indent=1))
 
 
 if __name__ == "__main__":
