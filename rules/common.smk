@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from sdaie.config import check_semantics, evaluated_generated, is_demo_dataset, schema_path, tag_datasets
-from sdaie.exif.listing import list_files, partition_by_shard, read_listing, write_listing
+from sdaie.exif.listing import list_files, partition_by_shard, write_file_list
 
 
 validate(config, schema=str(schema_path()))
@@ -23,15 +23,10 @@ def dataset_root(name):
     return config["datasets"][name]["path"]
 
 
-# Listings of datasets that exist before the run, and their split into shards, made once per process:
-# the input and params functions of every exif_shard job ask for them (2 x exif.shards calls per
-# dataset), and each listing walks the whole folder (100,000 files: about 1 s; bench/data_half_scale.py).
-# The main Snakemake process also saves each listing under .snakemake/; a job on a cluster node
-# (--mode remote, e.g. --profile slurm) reads it there instead of walking the whole dataset again to
-# find its own shard's files, and so works on exactly the files the main process planned it for.
+# Listings of datasets that exist before the run are made once per Snakemake process (each walks the
+# whole folder: 100,000 files, about 1 s; bench/data_half_scale.py).
 _LISTINGS = {}
-_SHARD_LISTS = {}
-SAVED_LISTINGS = Path(".snakemake/sdaie/listings")
+_FILE_LISTS_WRITTEN = set()
 
 
 def dataset_files(name):
@@ -43,13 +38,7 @@ def dataset_files(name):
         checkpoints.demo_data.get()
         return _list_dataset(name)
     if name not in _LISTINGS:
-        root, saved = dataset_root(name), SAVED_LISTINGS / f"{name}.bin"
-        listing = read_listing(saved, root) if workflow.remote_exec else None
-        if listing is None:
-            listing = _list_dataset(name)
-            if not workflow.remote_exec:
-                write_listing(saved, root, listing)
-        _LISTINGS[name] = listing
+        _LISTINGS[name] = _list_dataset(name)
     return _LISTINGS[name]
 
 
@@ -60,22 +49,29 @@ def _list_dataset(name):
     return list(list_files(root))
 
 
-def shard_relpaths(wildcards):
-    n = int(wildcards.n_shards)
-    k = int(wildcards.shard)
-    if k >= n:
-        return []
-    name = wildcards.dataset
-    if is_demo_dataset(config, name):
-        return partition_by_shard(dataset_files(name), n)[k]
-    if (name, n) not in _SHARD_LISTS:
-        _SHARD_LISTS[(name, n)] = partition_by_shard(dataset_files(name), n)
-    return list(_SHARD_LISTS[(name, n)][k])
+def shard_file_list(wildcards):
+    """The input of an exif_shard job: its shard's file list (paths, sizes, modification times).
+
+    The main Snakemake process lists the dataset when it builds the DAG, splits it into the shards and
+    writes each shard's list next to the shard's table, only where the list changed (a file added,
+    removed, or rewritten): Snakemake reruns exactly those shards. The photos themselves are not
+    Snakemake inputs: with 100,000 of them, Snakemake's scheduler stat-ed every photo of every
+    waiting shard job each time it picked jobs, and its DAG build spent 0.1 ms on each
+    (bench/data_half_scale.py). A job on a cluster node (--mode remote) only reads its list."""
+    name, n = wildcards.dataset, int(wildcards.n_shards)
+    if not (workflow.remote_exec or workflow.subprocess_exec):
+        demo = is_demo_dataset(config, name)
+        if demo or (name, n) not in _FILE_LISTS_WRITTEN:
+            files = dataset_files(name)
+            for k, relpaths in enumerate(partition_by_shard(files, n)):
+                write_file_list(file_list_path(name, k, n), dataset_root(name), relpaths)
+            if not demo:
+                _FILE_LISTS_WRITTEN.add((name, n))
+    return file_list_path(name, int(wildcards.shard), n)
 
 
-def shard_inputs(wildcards):
-    root = Path(dataset_root(wildcards.dataset))
-    return [str(root / p) for p in shard_relpaths(wildcards)]
+def file_list_path(name, shard, n_shards):
+    return f"{RESULTS}/exif/{name}/shard_{shard}_of_{n_shards}.files"
 
 
 def exif_shards(wildcards):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sdaie.exif.listing import list_files, partition_by_shard, read_listing, shard_of, write_listing
+from sdaie.exif.listing import file_list_bytes, list_files, partition_by_shard, read_file_list, shard_of, write_file_list
 
 
 def _touch(path: Path, data: bytes = b"x") -> None:
@@ -119,21 +119,33 @@ def test_list_files_shared_photos():
     assert listed == sorted(listed)
 
 
-# --- saved listings -----------------------------------------------------------------------------
+# --- file lists ---------------------------------------------------------------------------------
 
 
-def test_saved_listing_round_trips_any_name(tmp_path):
-    names = ["a.jpg", "sub/dir/日本語.jpg", "new\nline.jpg", os.fsdecode(b"latin1-\xe9.jpg"), " spaced .jpg"]
-    saved = tmp_path / "cache" / "listing.bin"
-    write_listing(saved, tmp_path / "root", names)
-    assert read_listing(saved, tmp_path / "root") == names
-    assert read_listing(saved, tmp_path / "other") is None  # a listing of another folder is not used
-    write_listing(saved, tmp_path / "root", [])
-    assert read_listing(saved, tmp_path / "root") == []
-    assert [p.name for p in saved.parent.iterdir()] == ["listing.bin"]  # no temporary file left
+def test_file_list_round_trips_any_name_and_records_size_and_time(tmp_path):
+    root = tmp_path / "root"
+    names = ["a.jpg", "sub/dir/日本語.jpg", "new\nline.jpg", os.fsdecode(b"latin1-\xe9.jpg"), " spaced .jpg", "gone.jpg"]
+    for name in names[:-1]:
+        _touch(root / name)
+    path = tmp_path / "lists" / "shard_0_of_1.files"
+    assert write_file_list(path, root, names)
+    assert read_file_list(path) == names
+    assert [p.name for p in path.parent.iterdir()] == ["shard_0_of_1.files"]  # no temporary file left
+    before = path.stat().st_mtime_ns
+    assert not write_file_list(path, root, names)  # same files: left alone, mtime kept
+    assert path.stat().st_mtime_ns == before
+    (root / "a.jpg").write_bytes(b"longer now")  # a file rewritten
+    assert write_file_list(path, root, names)
+    assert not write_file_list(path, root, names)
+    os.utime(root / "a.jpg", ns=(1, 1))  # only its time changed
+    assert write_file_list(path, root, names)
+    assert write_file_list(path, root, names[:-1])  # a file gone from the listing
+    assert write_file_list(path, tmp_path / "elsewhere", names[:-1])  # another root
+    assert write_file_list(path, root, []) and read_file_list(path) == []
+    assert file_list_bytes(root, ["gone.jpg"]).endswith(b"gone.jpg\0-")
 
 
-def test_missing_or_foreign_listing_file_reads_as_none(tmp_path):
-    assert read_listing(tmp_path / "missing.bin", tmp_path) is None
-    (tmp_path / "other.bin").write_bytes(b"something else entirely")
-    assert read_listing(tmp_path / "other.bin", tmp_path) is None
+def test_read_file_list_rejects_other_files(tmp_path):
+    (tmp_path / "other.files").write_bytes(b"something else entirely")
+    with pytest.raises(ValueError):
+        read_file_list(tmp_path / "other.files")

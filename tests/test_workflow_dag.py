@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from sdaie.exif.listing import shard_of
+from sdaie.exif.listing import read_file_list, shard_of
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -69,21 +69,39 @@ def test_dataset_is_listed_once_per_dag_build(tmp_path):
     assert listings == {str(photos): 1}
 
 
-def test_a_cluster_job_reads_the_listing_the_main_process_saved(tmp_path):
-    """A job run as on a cluster node (--mode remote) finds its shard's files without walking the dataset."""
+def test_shard_file_lists_change_only_where_files_changed(tmp_path):
+    """Each exif_shard job's input is its shard's file list, rewritten only when its files change."""
+    photos = project(tmp_path)
+    lists = tmp_path / "results" / "exif" / "mine"
+    counting_snakemake(tmp_path, "--cores", "1", "-n", "results/exif/mine.parquet")
+    written = {p.name: p.stat().st_mtime_ns for p in lists.glob("shard_*_of_12.files")}
+    assert len(written) == 12
+    listed = sorted(p for path in lists.glob("*.files") for p in read_file_list(path))
+    assert listed == sorted(f"d{i % 4}/img_{i:03d}.jpg" for i in range(40))
+    for path in lists.glob("*.files"):
+        k = int(path.name.split("_")[1])
+        assert all(shard_of(p, 12) == k for p in read_file_list(path))
+
+    counting_snakemake(tmp_path, "--cores", "1", "-n", "results/exif/mine.parquet")  # nothing changed
+    assert {p.name: p.stat().st_mtime_ns for p in lists.glob("*.files")} == written
+
+    (photos / "d0" / "late.jpg").write_bytes(b"\xff\xd8 added later")
+    (photos / "d1" / "img_001.jpg").write_bytes(b"\xff\xd8 rewritten, longer than before")
+    changed = {f"shard_{shard_of(p, 12)}_of_12.files" for p in ("d0/late.jpg", "d1/img_001.jpg")}
+    counting_snakemake(tmp_path, "--cores", "1", "-n", "results/exif/mine.parquet")
+    now = {p.name: p.stat().st_mtime_ns for p in lists.glob("*.files")}
+    assert {name for name in now if now[name] != written[name]} == changed
+    assert "d0/late.jpg" in read_file_list(lists / f"shard_{shard_of('d0/late.jpg', 12)}_of_12.files")
+
+
+def test_a_cluster_job_reads_its_file_list_without_listing_the_dataset(tmp_path):
+    """A job run as on a cluster node (--mode remote) takes its shard's list, written by the main process."""
     photos = project(tmp_path)
     counting_snakemake(tmp_path, "--cores", "1", "-n", "results/exif/mine.parquet")
-    # the saved listing is what the job uses: a file added since is not in its inputs
     (photos / "d0" / "late.jpg").write_bytes(b"\xff\xd8 added after the DAG was built")
     shard = shard_of("d0/late.jpg", 12)
-    job = [f"--target-jobs", f"exif_shard:dataset=mine,shard={shard},n_shards=12", "--mode", "remote", "--cores", "1"]
+    job = ["--target-jobs", f"exif_shard:dataset=mine,shard={shard},n_shards=12", "--mode", "remote", "--cores", "1"]
     output, listings = counting_snakemake(tmp_path, *job, "-n")
     assert listings == {}, output
-    assert "input: " in output and "late.jpg" not in output
-    # without a saved listing (or one of another folder), the job lists the dataset itself
-    saved = tmp_path / ".snakemake" / "sdaie" / "listings" / "mine.bin"
-    assert saved.exists()
-    saved.unlink()
-    output, listings = counting_snakemake(tmp_path, *job, "-n")
-    assert listings == {str(photos): 1}, output
-    assert "late.jpg" in output
+    assert f"input: results/exif/mine/shard_{shard}_of_12.files" in output
+    assert "late.jpg" not in read_file_list(tmp_path / "results" / "exif" / "mine" / f"shard_{shard}_of_12.files")
