@@ -398,7 +398,7 @@ def report(results: list[dict]) -> None:
                   f"{mib(row['peak_rss_kib'] * 1024)}{children} |")
         print(f"| {n:,} | whole run (launch to exit; first job after {res['first_job_s']:.1f} s) | "
               f"{res['planned'].get('total', '')} | {res['run_s']:.1f} | {n / res['run_s']:,.0f} | | | | "
-              f"Snakemake itself {mib(res['snakemake_rss_kib'] * 1024)} |")
+              f"Snakemake itself {mib(res['snakemake_rss_kib'] * 1024)}, {res['snakemake_cpu_s']:.0f} CPU s |")
     print()
     print("| files | EXIF rows (errors) | EXIF table | EXIF shards | tag rows | tag table | crops | skipped | patch .npy (largest) | patch index |")
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -422,13 +422,14 @@ root, count = Path(sys.argv[1]), int(sys.argv[2])
 relpaths = sorted(p.name for p in root.glob("*.jpg"))[:count]
 started = time.perf_counter(); cpu = time.process_time()
 extract_to_parquet(root, relpaths, root.parent / "calib.parquet", dataset="calib", jobs=1, batch_size=64)
-exif_s = time.perf_counter() - started
+exif_s, exif_cpu = time.perf_counter() - started, time.process_time() - cpu
 children = os.times()
 photos = pa.table({"dataset": ["calib"] * len(relpaths), "path": relpaths, "content_hash": [None] * len(relpaths)})
 started = time.perf_counter(); cpu = time.process_time()
 stats = cut_photos(photos, {"calib": root}, root.parent / "calib_shard", crop=256, crops_per_photo=4)
 cut_s, cut_cpu = time.perf_counter() - started, time.process_time() - cpu
-print(json.dumps({"files": len(relpaths), "exif_s": exif_s, "exif_cpu_children": children.children_user + children.children_system,
+print(json.dumps({"files": len(relpaths), "exif_s": exif_s, "exif_cpu": exif_cpu,
+                  "exif_cpu_children": children.children_user + children.children_system,
                   "cut_s": cut_s, "cut_cpu": cut_cpu, "crops": stats.crops,
                   "npy_bytes": (root.parent / "calib_shard.npy").stat().st_size}))
 """
@@ -505,8 +506,8 @@ def main() -> None:
         calibration = calibrate(work, args.calibrate)
         c = calibration
         print(f"calibration, {c['files']} JPEGs of 4000x3000 ({c['file_bytes'] / 1e6:.1f} MB each), one process: "
-              f"EXIF {c['files'] / c['exif_s']:.1f} files/s ({1000 * c['exif_s'] / c['files']:.1f} ms/file, exiftool "
-              f"{1000 * c['exif_cpu_children'] / c['files']:.1f} CPU ms/file); cutting {c['files'] / c['cut_s']:.2f} photos/s "
+              f"EXIF {c['files'] / c['exif_s']:.1f} files/s ({1000 * c['exif_s'] / c['files']:.1f} ms/file; CPU ms/file: "
+              f"Python {1000 * c['exif_cpu'] / c['files']:.1f}, exiftool {1000 * c['exif_cpu_children'] / c['files']:.1f}); cutting {c['files'] / c['cut_s']:.2f} photos/s "
               f"({1000 * c['cut_cpu'] / c['files']:.0f} CPU ms/photo, {c['crops']} crops, "
               f"{c['npy_bytes'] / c['crops'] / 1e3:.1f} kB/crop)", flush=True)
     results = []
@@ -530,6 +531,7 @@ def main() -> None:
             "files": files, "dag_s": dag_s, "dag_rss_kib": dag_rss, "planned": planned, "run_s": run_s,
             "first_job_s": min((row["start_s"] for row in stages), default=0.0),
             "snakemake_rss_kib": own.maxrss_kib if own else 0,
+            "snakemake_cpu_s": own.cpu_s if own else 0.0,
             "stages": stages, "outputs": output_figures(run_dir, args),
             "load_average_after": os.getloadavg()[0],
         }
