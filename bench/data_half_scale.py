@@ -41,7 +41,6 @@ BENCHMARKS.md. Memory: compare each stage's peak RSS between counts.
 from __future__ import annotations
 
 import argparse
-import cProfile
 import io
 import json
 import os
@@ -51,11 +50,9 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
