@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import yaml
+from tiny_pipeline import tiny_config
 
 from sdaie.exif.listing import read_file_list, shard_of
 
@@ -72,7 +73,7 @@ def test_dataset_is_listed_once_per_dag_build(tmp_path):
 def test_shard_file_lists_change_only_where_files_changed(tmp_path):
     """Each exif_shard job's input is its shard's file list, rewritten only when its files change."""
     photos = project(tmp_path)
-    lists = tmp_path / "results" / "exif" / "mine"
+    lists = tmp_path / "results" / "exif" / "mine" / "files"
     counting_snakemake(tmp_path, "--cores", "1", "-n", "results/exif/mine.parquet")
     written = {p.name: p.stat().st_mtime_ns for p in lists.glob("shard_*_of_12.files")}
     assert len(written) == 12
@@ -103,5 +104,20 @@ def test_a_cluster_job_reads_its_file_list_without_listing_the_dataset(tmp_path)
     job = ["--target-jobs", f"exif_shard:dataset=mine,shard={shard},n_shards=12", "--mode", "remote", "--cores", "1"]
     output, listings = counting_snakemake(tmp_path, *job, "-n")
     assert listings == {}, output
-    assert f"input: results/exif/mine/shard_{shard}_of_12.files" in output
-    assert "late.jpg" not in read_file_list(tmp_path / "results" / "exif" / "mine" / f"shard_{shard}_of_12.files")
+    assert f"input: results/exif/mine/files/shard_{shard}_of_12.files" in output
+    assert "late.jpg" not in read_file_list(tmp_path / "results" / "exif" / "mine" / "files" / f"shard_{shard}_of_12.files")
+
+
+def test_demo_dataset_built_by_an_earlier_run_gets_its_file_lists(tmp_path):
+    """The demo data made by one Snakemake call, its EXIF by the next (as `dvc repro` runs them): the file
+    lists are written after the demo checkpoint is resolved, and Snakemake must still see them."""
+    config = tiny_config()
+    del config["datasets"]["my_photos"]
+    config["tags"]["datasets"] = ["demo_photos"]
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    counting_snakemake(tmp_path, "--cores", "2", "results/demo")
+    output, _ = counting_snakemake(tmp_path, "--cores", "1", "-n", "results/exif/demo_photos.parquet")
+    assert re.search(rf"^exif_shard\s+{config['exif']['shards']}$", output, re.MULTILINE), output
+    lists = sorted((tmp_path / "results" / "exif" / "demo_photos" / "files").glob("*.files"))
+    assert len(lists) == config["exif"]["shards"]
+    assert sum(len(read_file_list(p)) for p in lists) == len(list((tmp_path / "results" / "demo" / "photos").rglob("*.jpg")))
