@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from sdaie.config import check_semantics, evaluated_generated, is_demo_dataset, schema_path, tag_datasets
-from sdaie.exif.listing import list_files, shard_of
+from sdaie.exif.listing import list_files, partition_by_shard, write_file_list
 
 
 validate(config, schema=str(schema_path()))
@@ -23,27 +23,58 @@ def dataset_root(name):
     return config["datasets"][name]["path"]
 
 
+# Listings of datasets that exist before the run are made once per Snakemake process (each walks the
+# whole folder: 100,000 files, about 1 s; bench/data_half_scale.py).
+_LISTINGS = {}
+_FILE_LISTS_WRITTEN = set()
+
+
 def dataset_files(name):
     """Relative paths of a dataset's files, listed when the DAG is built.
 
-    Demo datasets are listed after the demo checkpoint has written them."""
+    Demo datasets are listed after the demo checkpoint has written them, every time (the checkpoint may
+    rewrite them during the run; they are small); other datasets once per Snakemake process."""
     if is_demo_dataset(config, name):
         checkpoints.demo_data.get()
+        return _list_dataset(name)
+    if name not in _LISTINGS:
+        _LISTINGS[name] = _list_dataset(name)
+    return _LISTINGS[name]
+
+
+def _list_dataset(name):
     root = Path(dataset_root(name))
     if not root.is_dir():
         raise WorkflowError(f"dataset {name!r}: folder {root} does not exist (datasets.{name}.path in the config)")
     return list(list_files(root))
 
 
-def shard_relpaths(wildcards):
-    n = int(wildcards.n_shards)
-    k = int(wildcards.shard)
-    return [p for p in dataset_files(wildcards.dataset) if shard_of(p, n) == k]
+def shard_file_list(wildcards):
+    """The input of an exif_shard job: its shard's file list (paths, sizes, modification times).
+
+    The main Snakemake process lists the dataset when it builds the DAG, splits it into the shards and
+    writes each shard's list (results/exif/<dataset>/files/), only where the list changed (a file added,
+    removed, or rewritten): Snakemake reruns exactly those shards. The photos themselves are not
+    Snakemake inputs: with 100,000 of them, Snakemake's scheduler stat-ed every photo of every
+    waiting shard job each time it picked jobs, and its DAG build spent 0.1 ms on each
+    (bench/data_half_scale.py). A job on a cluster node (--mode remote) only reads its list."""
+    name, n = wildcards.dataset, int(wildcards.n_shards)
+    if not (workflow.remote_exec or workflow.subprocess_exec):
+        demo = is_demo_dataset(config, name)
+        if demo or (name, n) not in _FILE_LISTS_WRITTEN:
+            files = dataset_files(name)
+            for k, relpaths in enumerate(partition_by_shard(files, n)):
+                write_file_list(file_list_path(name, k, n), dataset_root(name), relpaths)
+            if not demo:
+                _FILE_LISTS_WRITTEN.add((name, n))
+    return file_list_path(name, int(wildcards.shard), n)
 
 
-def shard_inputs(wildcards):
-    root = Path(dataset_root(wildcards.dataset))
-    return [str(root / p) for p in shard_relpaths(wildcards)]
+def file_list_path(name, shard, n_shards):
+    # In a folder of their own: Snakemake caches the entries of every folder it has looked into
+    # (results/exif/<dataset>/ holds the shard tables), and a list written after that, as happens for
+    # the demo dataset once its checkpoint is done, would look missing.
+    return f"{RESULTS}/exif/{name}/files/shard_{shard}_of_{n_shards}.files"
 
 
 def exif_shards(wildcards):

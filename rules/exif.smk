@@ -1,6 +1,7 @@
 # EXIF extraction: one long-lived exiftool per shard job, shards merged into one table per dataset.
-# A rerun re-extracts only shards whose files changed, and inside them only the new or changed files
-# (rows of unchanged files are taken from the dataset's previous table).
+# A rerun re-extracts only shards whose files changed (their file lists, written when the DAG is built,
+# changed: see shard_file_list in common.smk), and inside them only the new or changed files (rows of
+# unchanged files are taken from the dataset's previous table).
 
 
 localrules:
@@ -9,12 +10,11 @@ localrules:
 
 rule exif_shard:
     input:
-        shard_inputs,
+        file_list=shard_file_list,
     output:
         f"{RESULTS}/exif/{{dataset}}/shard_{{shard}}_of_{{n_shards}}.parquet",
     params:
         root=lambda wc: dataset_root(wc.dataset),
-        relpaths=shard_relpaths,
         previous=lambda wc: exif_table(wc.dataset),
         batch_size=config["exif"]["batch_size"],
     threads: config["exif"]["threads"]

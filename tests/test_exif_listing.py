@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import shared_path
 
-from sdaie.exif.listing import list_files, shard_of
+from sdaie.exif.listing import file_list_bytes, list_files, partition_by_shard, read_file_list, shard_of, write_file_list
 
 
 def _touch(path: Path, data: bytes = b"x") -> None:
@@ -66,6 +66,19 @@ def test_shard_of_rejects_zero():
         shard_of("a.jpg", 0)
 
 
+def test_partition_by_shard_matches_shard_of():
+    paths = [f"d{i % 13}/img_{i:05d}.jpg" for i in range(1000)]
+    shards = partition_by_shard(paths, 6)
+    assert len(shards) == 6
+    assert sorted(p for shard in shards for p in shard) == sorted(paths)
+    for k, shard in enumerate(shards):
+        assert all(shard_of(p, 6) == k for p in shard)
+        assert shard == [p for p in paths if shard_of(p, 6) == k]  # input order kept
+    assert partition_by_shard([], 3) == [[], [], []]
+    with pytest.raises(ValueError):
+        partition_by_shard(paths, 0)
+
+
 # --- list_files ---------------------------------------------------------------------------------
 
 def test_list_files_recursive_sorted_hidden_skipped(tmp_path):
@@ -105,3 +118,35 @@ def test_list_files_shared_photos():
     listed = list(list_files(root))
     assert len(listed) == 193 and "manifest.csv" in listed
     assert listed == sorted(listed)
+
+
+# --- file lists ---------------------------------------------------------------------------------
+
+
+def test_file_list_round_trips_any_name_and_records_size_and_time(tmp_path):
+    root = tmp_path / "root"
+    names = ["a.jpg", "sub/dir/日本語.jpg", "new\nline.jpg", os.fsdecode(b"latin1-\xe9.jpg"), " spaced .jpg", "gone.jpg"]
+    for name in names[:-1]:
+        _touch(root / name)
+    path = tmp_path / "lists" / "shard_0_of_1.files"
+    assert write_file_list(path, root, names)
+    assert read_file_list(path) == names
+    assert [p.name for p in path.parent.iterdir()] == ["shard_0_of_1.files"]  # no temporary file left
+    before = path.stat().st_mtime_ns
+    assert not write_file_list(path, root, names)  # same files: left alone, mtime kept
+    assert path.stat().st_mtime_ns == before
+    (root / "a.jpg").write_bytes(b"longer now")  # a file rewritten
+    assert write_file_list(path, root, names)
+    assert not write_file_list(path, root, names)
+    os.utime(root / "a.jpg", ns=(1, 1))  # only its time changed
+    assert write_file_list(path, root, names)
+    assert write_file_list(path, root, names[:-1])  # a file gone from the listing
+    assert write_file_list(path, tmp_path / "elsewhere", names[:-1])  # another root
+    assert write_file_list(path, root, []) and read_file_list(path) == []
+    assert file_list_bytes(root, ["gone.jpg"]).endswith(b"gone.jpg\0-")
+
+
+def test_read_file_list_rejects_other_files(tmp_path):
+    (tmp_path / "other.files").write_bytes(b"something else entirely")
+    with pytest.raises(ValueError):
+        read_file_list(tmp_path / "other.files")

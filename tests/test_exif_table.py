@@ -79,6 +79,41 @@ def test_streaming_merge_across_many_batches(tmp_path, monkeypatch):
     assert pq.ParquetFile(out).metadata.num_row_groups > 1
 
 
+def test_merge_of_more_inputs_than_the_fan_in_runs_in_passes(tmp_path, monkeypatch):
+    """17 shards with a fan-in of 3: three passes through hidden temporary files, none left behind."""
+    monkeypatch.setattr(table_module, "MERGE_FAN_IN", 3)
+    monkeypatch.setattr(table_module, "READ_BATCH_ROWS", 5)
+    monkeypatch.setattr(table_module, "ROW_GROUP_ROWS", 11)
+    names = [f"d{i % 9}/{i:04d}.jpg" for i in range(400)]
+    parts: list[list[str]] = [[] for _ in range(17)]
+    for name in names:
+        parts[shard_of(name, 17)].append(name)
+    inputs = [write(synthetic(sorted(part)), tmp_path / f"s{k:02d}.parquet") for k, part in enumerate(parts)]
+    out = tmp_path / "out" / "merged.parquet"
+    merged: list[list[Path]] = []
+    real_merge = table_module._merge_files
+    monkeypatch.setattr(table_module, "_merge_files", lambda files, output, schema: merged.append(files) or real_merge(files, output, schema))
+    assert merge_tables(inputs, out) == 400
+    assert all(len(files) <= 3 for files in merged) and len(merged) > 6
+    result = pq.read_table(out)
+    assert result["path"].to_pylist() == sorted(names)
+    assert result.equals(sorted_concat(inputs))
+    assert sorted(p.name for p in out.parent.iterdir()) == ["merged.parquet"]
+    sizes = [pq.ParquetFile(out).metadata.row_group(i).num_rows for i in range(pq.ParquetFile(out).metadata.num_row_groups)]
+    assert sizes[:-1] == [11] * (len(sizes) - 1) and 0 < sizes[-1] <= 11  # row groups of ROW_GROUP_ROWS rows
+
+
+def test_duplicates_in_different_merge_groups_are_rejected(tmp_path, monkeypatch):
+    monkeypatch.setattr(table_module, "MERGE_FAN_IN", 2)
+    inputs = [write(synthetic([f"{k}.jpg", "same.jpg" if k in (0, 4) else f"{k}b.jpg"]), tmp_path / f"s{k}.parquet")
+              for k in range(5)]
+    out = tmp_path / "out" / "merged.parquet"
+    out.parent.mkdir()
+    with pytest.raises(ValueError, match="same.jpg"):
+        merge_tables(inputs, out)
+    assert list(out.parent.iterdir()) == []
+
+
 def test_unsorted_inputs_are_sorted(tmp_path):
     inputs = [write(synthetic(["z.jpg", "a.jpg"]), tmp_path / "x.parquet"),
               write(synthetic(["m.jpg", "b/c.jpg"]), tmp_path / "y.parquet")]

@@ -12,7 +12,7 @@ from conftest import shared_path
 import torch
 from PIL import Image
 
-from sdaie.patches.cut import crop_positions, cut_photos, select_shard, shard_of_hash
+from sdaie.patches.cut import _npy_header, crop_positions, cut_photos, cut_shard, read_shard, select_shard, shard_of_hash
 from sdaie.patches.dataset import PatchShards, crops_to_patches, evaluation_batches, training_batch
 
 
@@ -96,6 +96,69 @@ def test_select_shard_partitions_usable_rows():
     expected = sorted(n for i, n in enumerate(names) if i % 4 in (0, 1) and i != 0)
     assert paths == expected
     assert shard_of_hash("h5", 3) == shard_of_hash("h5", 3)
+
+
+def test_read_shard_streams_the_same_rows_as_select_shard(tmp_path):
+    names = [f"p{i}.jpg" for i in range(500)]
+    splits = ["pretext_train", "pretext_val", "oneclass_fit", "test"] * 125
+    table = photo_table(names, split=splits)
+    table = table.set_column(3, "error", pa.array(["bad" if i % 50 == 7 else None for i in range(500)]))
+    path = tmp_path / "tags.parquet"
+    pq.write_table(table, path, row_group_size=120)
+    wanted = ["pretext_train", "pretext_val"]
+    for k in range(3):
+        expected = select_shard(table, k, 3, wanted)
+        for batch_rows in (1, 37, 65536):
+            assert read_shard(path, k, 3, wanted, batch_rows=batch_rows).equals(expected)
+    pq.write_table(table.slice(0, 0), tmp_path / "empty.parquet")
+    assert read_shard(tmp_path / "empty.parquet", 0, 2, wanted).num_rows == 0
+
+
+def test_npy_header_has_a_fixed_length_and_loads(tmp_path):
+    lengths = {len(_npy_header(n, 256)) for n in (0, 1, 9, 10, 123456, 10**12)}
+    assert len(lengths) == 1 and lengths.pop() % 64 == 0
+    crops = np.random.default_rng(1).integers(0, 256, (3, 64, 64, 3), dtype=np.uint8)
+    path = tmp_path / "x.npy"
+    path.write_bytes(_npy_header(3, 64) + crops.tobytes())
+    np.testing.assert_array_equal(np.load(path), crops)
+    assert np.load(path, mmap_mode="r").shape == (3, 64, 64, 3)
+
+
+def test_cut_shard_writes_only_the_outputs(photos, tmp_path):
+    """The crops go straight into the .npy (no second copy), which equals numpy's own file of them."""
+    root, arrays = photos
+    tags = tmp_path / "tags.parquet"
+    pq.write_table(photo_table(["a.png", "b.png", "small.png", "broken.jpg"]), tags)
+    out = tmp_path / "out"
+    stats = cut_shard(tags, {"cams": root}, 0, 1, out / "shard_0_of_1", splits=["pretext_train"], crops_per_photo=2)
+    assert (stats.photos, stats.crops, stats.skipped) == (4, 3, 2)
+    assert sorted(p.name for p in out.iterdir()) == [
+        "shard_0_of_1.index.parquet", "shard_0_of_1.npy", "shard_0_of_1.skipped.parquet"
+    ]
+    crops = np.load(out / "shard_0_of_1.npy")
+    index = pq.read_table(out / "shard_0_of_1.index.parquet").to_pylist()
+    assert crops.shape == (3, 256, 256, 3)
+    for row in index:
+        expected = arrays[row["path"]][row["y"] : row["y"] + 256, row["x"] : row["x"] + 256]
+        np.testing.assert_array_equal(crops[row["crop"]], expected)
+
+
+def test_failed_cut_leaves_no_partial_npy(photos, tmp_path, monkeypatch):
+    import sdaie.patches.cut as cut
+
+    root, _ = photos
+    calls = []
+
+    def failing_positions(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return crop_positions(*args, **kwargs)
+
+    monkeypatch.setattr(cut, "crop_positions", failing_positions)
+    with pytest.raises(KeyboardInterrupt):
+        cut_photos(photo_table(["a.png", "b.png"]), {"cams": root}, tmp_path / "out" / "shard_0")
+    assert list((tmp_path / "out").iterdir()) == []
 
 
 def test_patches_are_the_crop_tiles_in_the_requested_order():

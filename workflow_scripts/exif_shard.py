@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from sdaie.exif.extract import extract_to_parquet
+from sdaie.exif.listing import read_file_list
 from sdaie.workflow_io import rule_logging
 
 with rule_logging(snakemake.log[0]) as log:
@@ -10,7 +11,7 @@ with rule_logging(snakemake.log[0]) as log:
     shard, n_shards = int(snakemake.wildcards.shard), int(snakemake.wildcards.n_shards)
     stats = extract_to_parquet(
         Path(snakemake.params.root),
-        snakemake.params.relpaths,
+        read_file_list(Path(snakemake.input.file_list)),
         Path(snakemake.output[0]),
         dataset=snakemake.wildcards.dataset,
         previous=previous if previous.exists() else None,

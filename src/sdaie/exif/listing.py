@@ -3,7 +3,10 @@
 :func:`list_files` walks a dataset root and yields every file as a path relative to the root, in
 sorted order. :func:`shard_of` assigns each such path to one of ``n`` shards with a stable hash, so
 that many jobs (local cores, SLURM jobs) can each extract one shard, and adding a file to the
-dataset changes only the shard that file falls in.
+dataset changes only the shard that file falls in; :func:`partition_by_shard` splits a whole listing
+at once. :func:`write_file_list` saves one shard's files (with size and modification time) to a file
+that is rewritten only when they change, and :func:`read_file_list` reads the paths back: the
+workflow's EXIF shard jobs take that one file as input instead of every photo of the shard.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -28,6 +31,72 @@ def shard_of(relpath: str, n_shards: int) -> int:
         raise ValueError(f"n_shards must be at least 1, got {n_shards}")
     digest = hashlib.blake2b(relpath.encode("utf-8", "surrogateescape"), digest_size=8).digest()
     return int.from_bytes(digest, "big") % n_shards
+
+
+def partition_by_shard(relpaths: Iterable[str], n_shards: int) -> list[list[str]]:
+    """``relpaths`` split into ``n_shards`` lists by :func:`shard_of`, each in the input order.
+
+    One pass over the paths, one hash each: what every shard job's input would otherwise recompute
+    over the whole dataset.
+    """
+    if n_shards < 1:
+        raise ValueError(f"n_shards must be at least 1, got {n_shards}")
+    shards: list[list[str]] = [[] for _ in range(n_shards)]
+    for relpath in relpaths:
+        shards[shard_of(relpath, n_shards)].append(relpath)
+    return shards
+
+
+_FILE_LIST_MAGIC = b"sdaie-file-list 1"
+
+
+def file_list_bytes(root: Path, relpaths: Iterable[str]) -> bytes:
+    """The file list of ``relpaths`` under ``root``: what :func:`write_file_list` writes.
+
+    NUL-separated fields (the one byte a file name cannot hold, so any name round-trips): a magic
+    word, the absolute root, then per file its relative path as the file system's bytes and
+    ``"<size> <mtime_ns>"`` from ``stat`` (links followed; ``"-"`` when the file cannot be stat-ed).
+    Any change of the root, of the set of files, or of a file's size or modification time changes it.
+    """
+    fields = [_FILE_LIST_MAGIC, os.fsencode(os.path.abspath(root))]
+    root_str = os.fspath(root)
+    for relpath in relpaths:
+        try:
+            info = os.stat(os.path.join(root_str, relpath))
+            stamp = f"{info.st_size} {info.st_mtime_ns}".encode()
+        except OSError:
+            stamp = b"-"
+        fields += [os.fsencode(relpath), stamp]
+    return b"\0".join(fields)
+
+
+def write_file_list(path: Path, root: Path, relpaths: Iterable[str]) -> bool:
+    """Write the file list of ``relpaths`` (see :func:`file_list_bytes`) to ``path``, atomically, unless
+    ``path`` already holds exactly that list; returns whether it wrote.
+
+    A file that is left alone keeps its modification time: a job that takes it as input reruns only
+    when its files changed.
+    """
+    path = Path(path)
+    data = file_list_bytes(root, relpaths)
+    try:
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            return False
+    except OSError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return True
+
+
+def read_file_list(path: Path) -> list[str]:
+    """The relative paths of a file list written by :func:`write_file_list`, in its order."""
+    fields = Path(path).read_bytes().split(b"\0")
+    if fields[0] != _FILE_LIST_MAGIC or len(fields) % 2:
+        raise ValueError(f"{path} is not a file list")
+    return [os.fsdecode(name) for name in fields[2::2]]
 
 
 def list_files(root: Path) -> Iterator[str]:

@@ -22,6 +22,14 @@ from sdaie.exif.schema import FORMAT_KEY, RAW_SCHEMA, format_version
 COMPRESSION = "zstd"
 ROW_GROUP_ROWS = 4096
 READ_BATCH_ROWS = 8192
+# A k-way merge holds, per input, the reader's current row group (ROW_GROUP_ROWS rows, decoded) and
+# one batch: about 7 MiB of EXIF rows. Merges of more inputs than MERGE_FAN_IN run in passes of at
+# most MERGE_FAN_IN inputs each, through temporary files, so memory does not grow with the number of
+# shards (1,000,000 rows in 64 shards: 1.7 GiB in one pass, bench/data_half_memory.py).
+MERGE_FAN_IN = 16
+# Rows buffered by a k-way merge over all its inputs together (each input's batch is this divided by
+# the number of inputs, at most READ_BATCH_ROWS).
+MERGE_BUFFER_ROWS = 32768
 
 
 SHARD_HINT = "delete it and run the extraction again"
@@ -71,9 +79,9 @@ def is_sorted(keys: pa.Table) -> bool:
 class AtomicParquetWriter:
     """Write :data:`RAW_SCHEMA` tables piece by piece to ``output``, atomically.
 
-    Pieces are buffered into row groups of about ``row_group_rows`` rows (default
-    :data:`ROW_GROUP_ROWS`), so memory stays bounded
-    by one row group whatever the total size. Use as a context manager: the file appears at
+    Pieces are buffered into row groups of ``row_group_rows`` rows (default
+    :data:`ROW_GROUP_ROWS`; the last one may be shorter), so memory stays bounded by one row group
+    and one piece whatever the total size, and so does the memory of a reader of the file. Use as a context manager: the file appears at
     ``output`` when the block ends normally; on an exception the temporary file is removed.
     """
 
@@ -95,13 +103,20 @@ class AtomicParquetWriter:
         self._buffered += table.num_rows
         self.rows += table.num_rows
         if self._buffered >= self._row_group_rows:
-            self._flush()
+            self._flush(whole_groups_only=True)
 
-    def _flush(self) -> None:
-        if self._buffer:
-            table = pa.concat_tables(self._buffer)
-            self._writer.write_table(table, row_group_size=table.num_rows)
-            self._buffer, self._buffered = [], 0
+    def _flush(self, whole_groups_only: bool = False) -> None:
+        """Write the buffered rows as row groups of ``row_group_rows`` rows (the last one may be
+        shorter); with ``whole_groups_only``, keep a shorter remainder buffered for the next write."""
+        if not self._buffer:
+            return
+        table = pa.concat_tables(self._buffer)
+        size = self._row_group_rows
+        whole = table.num_rows - table.num_rows % size if whole_groups_only else table.num_rows
+        if whole:
+            self._writer.write_table(table.slice(0, whole), row_group_size=size)
+        rest = table.slice(whole)
+        self._buffer, self._buffered = ([rest], rest.num_rows) if rest.num_rows else ([], 0)
 
     def commit(self) -> None:
         """Finish the file and move it to ``output``."""
@@ -138,7 +153,9 @@ def merge_tables(inputs: list[Path], output: Path) -> int:
     rows extracted by an older version are never taken for checked ones. Rows are sorted by path
     within a dataset, datasets in name order (tables of several datasets may be merged too). Inputs that are each sorted (as
     :func:`~sdaie.exif.extract.extract_to_parquet` writes them) are merged in a streaming k-way
-    merge with memory bounded by a few batches per input; otherwise they are sorted in memory.
+    merge with memory bounded by a row group and a batch per input, over at most
+    :data:`MERGE_FAN_IN` inputs at a time (more inputs are merged in passes, through hidden
+    temporary files next to ``output``); otherwise they are sorted in memory.
     No inputs give an empty table.
     """
     files: list[pq.ParquetFile] = []
@@ -154,19 +171,65 @@ def merge_tables(inputs: list[Path], output: Path) -> int:
             for reading, parquet in zip(inputs, files):
                 all_sorted = all_sorted and is_sorted(parquet.read(columns=["dataset", "path"]))
             reading = None
-            chunks = _merge_sorted(files) if all_sorted else _sort_in_memory(files)
-            last: tuple[str, str] | None = None
-            with AtomicParquetWriter(output, schema=schema) as writer:
-                for chunk in chunks:
-                    last = _check_no_duplicates(chunk, last)
-                    writer.write(chunk)
+            if all_sorted and len(files) > MERGE_FAN_IN:
+                for parquet in files:
+                    parquet.close()
+                files = []
+                return _merge_in_passes([Path(p) for p in inputs], Path(output), schema)
+            return _write_merged(_merge_sorted(files) if all_sorted else _sort_in_memory(files), Path(output), schema)
         except PARQUET_READ_ERRORS as exc:
             # a damaged page: name the input that has it (found by reading each in full)
             damaged = reading or _first_unreadable(inputs)
             if damaged is None:
                 raise
             raise parquet_error(damaged, exc, SHARD_HINT) from exc
-        return writer.rows
+    finally:
+        for parquet in files:
+            parquet.close()
+
+
+def _write_merged(chunks: Iterator[pa.Table], output: Path, schema: pa.Schema = RAW_SCHEMA) -> int:
+    """Write sorted ``chunks`` to ``output`` (atomically), checking that no key repeats."""
+    last: tuple[str, str] | None = None
+    with AtomicParquetWriter(output, schema=schema) as writer:
+        for chunk in chunks:
+            last = _check_no_duplicates(chunk, last)
+            writer.write(chunk)
+    return writer.rows
+
+
+def _merge_in_passes(inputs: list[Path], output: Path, schema: pa.Schema = RAW_SCHEMA) -> int:
+    """Merge sorted ``inputs`` in groups of :data:`MERGE_FAN_IN` until one merge makes ``output``."""
+    temporary: set[Path] = set()
+    level = inputs
+    try:
+        while len(level) > MERGE_FAN_IN:
+            merged = []
+            for start in range(0, len(level), MERGE_FAN_IN):
+                group = level[start : start + MERGE_FAN_IN]
+                if len(group) == 1:
+                    merged.append(group[0])
+                    continue
+                part = output.parent / f".{output.name}.merge-{uuid.uuid4().hex[:8]}.parquet"
+                _merge_files(group, part, schema)
+                temporary.add(part)
+                merged.append(part)
+                for done in group:  # temporaries of the previous pass, now merged
+                    if done in temporary:
+                        done.unlink()
+                        temporary.discard(done)
+            level = merged
+        return _merge_files(level, output, schema)
+    finally:
+        for path in temporary:
+            path.unlink(missing_ok=True)
+
+
+def _merge_files(inputs: list[Path], output: Path, schema: pa.Schema = RAW_SCHEMA) -> int:
+    """One streaming k-way merge of sorted ``inputs`` into ``output``."""
+    files = [pq.ParquetFile(path) for path in inputs]
+    try:
+        return _write_merged(_merge_sorted(files), output, schema)
     finally:
         for parquet in files:
             parquet.close()
@@ -184,7 +247,8 @@ def _first_unreadable(paths: list[Path]) -> Path | None:
 
 def _merge_sorted(files: list[pq.ParquetFile]) -> Iterator[pa.Table]:
     """K-way merge of sorted files, yielding sorted chunks in order."""
-    streams = [_SortedStream(parquet) for parquet in files]
+    batch_rows = max(1, min(READ_BATCH_ROWS, MERGE_BUFFER_ROWS // max(1, len(files))))
+    streams = [_SortedStream(parquet, batch_rows) for parquet in files]
     while True:
         active = [stream for stream in streams if stream.fill()]
         if not active:
@@ -226,8 +290,8 @@ def _check_no_duplicates(chunk: pa.Table, previous_last: tuple[str, str] | None)
 class _SortedStream:
     """A sorted Parquet file read batch by batch, consumed from the front."""
 
-    def __init__(self, parquet: pq.ParquetFile) -> None:
-        self._batches = parquet.iter_batches(batch_size=READ_BATCH_ROWS)
+    def __init__(self, parquet: pq.ParquetFile, batch_rows: int = READ_BATCH_ROWS) -> None:
+        self._batches = parquet.iter_batches(batch_size=batch_rows)
         self._buffer: pa.Table | None = None
 
     def fill(self) -> bool:

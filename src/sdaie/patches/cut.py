@@ -21,8 +21,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,14 +66,53 @@ def _beside(stem: Path, suffix: str) -> Path:
     return stem.parent / (stem.name + suffix)
 
 
-def _write_npy(raw_path: Path, count: int, crop: int, output: Path) -> None:
-    """Turn a file of `count` raw crops into a .npy file (header, then the same bytes)."""
-    header = {"descr": "|u1", "fortran_order": False, "shape": (count, crop, crop, 3)}
-    tmp = output.with_name(output.name + ".tmp")
-    with open(tmp, "wb") as out, open(raw_path, "rb") as raw:
-        np.lib.format.write_array_header_2_0(out, header)
-        shutil.copyfileobj(raw, out, length=16 << 20)
-    os.replace(tmp, output)
+# The .npy header of a shard is written before its crops, when their number is not known yet, and
+# rewritten in place at the end: it is padded to the length it has for this many crops (or fewer).
+_NPY_MAGIC = b"\x93NUMPY\x02\x00"  # format 2.0: 4-byte header length
+_NPY_MAX_COUNT = 10**15
+
+
+def _npy_header(count: int, crop: int) -> bytes:
+    """A .npy 2.0 header for uint8 (count, crop, crop, 3), of a length that does not depend on count."""
+
+    def text(n: int) -> str:
+        return f"{{'descr': '|u1', 'fortran_order': False, 'shape': ({n}, {crop}, {crop}, 3), }}"
+
+    if not 0 <= count <= _NPY_MAX_COUNT:
+        raise ValueError(f"{count} crops do not fit a shard")
+    body = text(count).ljust(len(text(_NPY_MAX_COUNT)))
+    # numpy pads with spaces and ends with a newline so that the data starts on a 64-byte boundary
+    total = -(-(len(_NPY_MAGIC) + 4 + len(body) + 1) // 64) * 64
+    body = body + " " * (total - len(_NPY_MAGIC) - 4 - len(body) - 1) + "\n"
+    return _NPY_MAGIC + len(body).to_bytes(4, "little") + body.encode("latin1")
+
+
+class _NpyCropWriter:
+    """Crops appended straight to the shard's .npy (no second copy of the data), published atomically.
+
+    The file is written under a hidden temporary name next to ``output``; :meth:`commit` fixes the
+    header's count and renames it to ``output``; :meth:`abort` removes it.
+    """
+
+    def __init__(self, output: Path, crop: int) -> None:
+        self.output, self.crop, self.count = output, crop, 0
+        self._tmp = output.parent / f".{output.name}.{os.getpid()}.tmp"
+        self._file = open(self._tmp, "wb")
+        self._file.write(_npy_header(0, crop))
+
+    def write(self, pixels: np.ndarray) -> None:
+        self._file.write(np.ascontiguousarray(pixels, dtype=np.uint8).data)
+        self.count += 1
+
+    def commit(self) -> None:
+        self._file.seek(0)
+        self._file.write(_npy_header(self.count, self.crop))
+        self._file.close()
+        os.replace(self._tmp, self.output)
+
+    def abort(self) -> None:
+        self._file.close()
+        self._tmp.unlink(missing_ok=True)
 
 
 def cut_photos(
@@ -100,31 +137,30 @@ def cut_photos(
     identities = zip(
         photos.column("dataset").to_pylist(), photos.column("path").to_pylist(), photos.column("content_hash").to_pylist()
     )
-    with tempfile.NamedTemporaryFile(dir=output_stem.parent, prefix=".crops-", delete=False) as raw:
-        raw_path = Path(raw.name)
-        try:
-            for i, (dataset, relpath, content_hash) in enumerate(identities):
-                try:
-                    pixels = decode_rgb(roots[dataset] / relpath)
-                except ImageDecodeError as exc:  # corrupt, truncated or missing: record and go on
-                    skipped.append({"dataset": dataset, "path": relpath, "reason": f"cannot decode: {exc.what}"})
-                    continue
-                height, width = pixels.shape[:2]
-                key = content_hash or f"{dataset}/{relpath}"
-                positions = crop_positions(width, height, crop, crops_per_photo, align, seed, key)
-                if not positions:
-                    reason = f"smaller than the crop ({width}x{height}, crop {crop})"
-                    skipped.append({"dataset": dataset, "path": relpath, "reason": reason})
-                    continue
-                for x, y in positions:
-                    raw.write(np.ascontiguousarray(pixels[y : y + crop, x : x + crop]).tobytes())
-                    taken.append(i)
-                    corners.append((x, y))
-            raw.flush()
-            stats.crops = len(taken)
-            _write_npy(raw_path, stats.crops, crop, _beside(output_stem, ".npy"))
-        finally:
-            raw_path.unlink(missing_ok=True)
+    writer = _NpyCropWriter(_beside(output_stem, ".npy"), crop)
+    try:
+        for i, (dataset, relpath, content_hash) in enumerate(identities):
+            try:
+                pixels = decode_rgb(roots[dataset] / relpath)
+            except ImageDecodeError as exc:  # corrupt, truncated or missing: record and go on
+                skipped.append({"dataset": dataset, "path": relpath, "reason": f"cannot decode: {exc.what}"})
+                continue
+            height, width = pixels.shape[:2]
+            key = content_hash or f"{dataset}/{relpath}"
+            positions = crop_positions(width, height, crop, crops_per_photo, align, seed, key)
+            if not positions:
+                reason = f"smaller than the crop ({width}x{height}, crop {crop})"
+                skipped.append({"dataset": dataset, "path": relpath, "reason": reason})
+                continue
+            for x, y in positions:
+                writer.write(pixels[y : y + crop, x : x + crop])
+                taken.append(i)
+                corners.append((x, y))
+        stats.crops = writer.count
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
     stats.skipped = len(skipped)
     index = photos.take(pa.array(taken, pa.int64()))
     index = index.append_column("crop", pa.array(range(len(taken)), pa.int64()))
@@ -151,7 +187,25 @@ def select_shard(tags: pa.Table, shard: int, n_shards: int, splits: list[str]) -
     return tags.filter(mask)
 
 
+def read_shard(tags_path: Path, shard: int, n_shards: int, splits: list[str], batch_rows: int = 65536) -> pa.Table:
+    """`select_shard` of the tag table at `tags_path`, read in batches of `batch_rows` rows.
+
+    Same rows in the same order as ``select_shard(pq.read_table(tags_path), ...)``, but only one
+    batch of the table and the shard's own rows are in memory at a time, however large the table."""
+    parquet = pq.ParquetFile(tags_path)
+    try:
+        pieces = [
+            select_shard(pa.Table.from_batches([batch]), shard, n_shards, splits)
+            for batch in parquet.iter_batches(batch_size=batch_rows)
+        ]
+        if not pieces:
+            return parquet.schema_arrow.empty_table()
+        return pa.concat_tables(pieces).combine_chunks()
+    finally:
+        parquet.close()
+
+
 def cut_shard(tags_path: Path, roots: dict[str, Path], shard: int, n_shards: int, output_stem: Path, *, splits: list[str], **options) -> CutStats:
     """Cut the photos of one shard of the tag table (see `select_shard`); options go to `cut_photos`."""
-    photos = select_shard(pq.read_table(tags_path), shard, n_shards, splits)
+    photos = read_shard(tags_path, shard, n_shards, splits)
     return cut_photos(photos, roots, output_stem, **options)
