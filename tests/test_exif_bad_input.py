@@ -155,15 +155,20 @@ def test_special_files_give_error_rows_and_never_hang(tmp_path):
         shutil.rmtree(world)
 
 
-def test_listing_leaves_out_fifos_sockets_and_devices(tmp_path):
-    """What sdaie.exif.listing does today (a FIFO is never opened): such entries get no row at all."""
+def test_a_folder_with_fifos_and_devices_gives_each_an_error_row_and_no_hang(tmp_path):
+    """The listing keeps FIFOs, devices and dangling links, and extraction answers each with an error row
+    (never opening them: a FIFO opened for reading would block for ever)."""
     root = tmp_path / "data"
     root.mkdir()
     (root / "ok.jpg").write_bytes(jpeg_bytes())
     os.mkfifo(root / "pipe.jpg")
     (root / "device.jpg").symlink_to("/dev/null")
     (root / "dangling.jpg").symlink_to(root / "deleted.jpg")
-    assert list(list_files(root)) == ["dangling.jpg", "ok.jpg"]
+    assert list(list_files(root)) == ["dangling.jpg", "device.jpg", "ok.jpg", "pipe.jpg"]
+    extract_to_parquet(root, list(list_files(root)), tmp_path / "raw.parquet", dataset="d")
+    errors = {row["path"]: row["error"] for row in pq.read_table(tmp_path / "raw.parquet").to_pylist()}
+    assert errors["ok.jpg"] is None and "FIFO" in errors["pipe.jpg"] and "device" in errors["device.jpg"]
+    assert "dangling" in errors["dangling.jpg"]
 
 
 def test_output_that_cannot_be_written_is_an_error_before_any_file_is_read(tmp_path):

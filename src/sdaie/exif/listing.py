@@ -106,8 +106,9 @@ def list_files(root: Path) -> Iterator[str]:
       temporary files this package writes next to its outputs.
     * Symbolic links are followed, to files and to directories, but a link back to a directory
       that is already being walked (a loop) is not entered again.
-    * Yielded: regular files, and dangling symbolic links (a file that vanished: extraction gives
-      it an error row rather than silently losing it). Not yielded: FIFOs, sockets and devices.
+    * Yielded: every entry that is not a directory: regular files, and also dangling symbolic links,
+      FIFOs, sockets and devices, so that each gets a row with its error ("not a regular file (FIFO)")
+      rather than vanishing; readers check with ``stat`` and never open them (a FIFO would block).
     * The order is plain string order of the whole relative path (``"a-b/x"`` before ``"a/x"``),
       the same order the extracted tables are sorted in.
     * A subdirectory that cannot be read is logged and skipped. A missing ``root`` raises
@@ -131,11 +132,8 @@ def _walk(directory: str, prefix: str, ancestors: frozenset[tuple[int, int]]) ->
     # Sort directories by "name/" so that the walk order equals the sort order of full paths.
     keyed: list[tuple[str, os.DirEntry[str], bool]] = []
     for entry in entries:
-        kind = _kind(entry)
-        if kind == "dir":
-            keyed.append((entry.name + "/", entry, True))
-        elif kind == "file":
-            keyed.append((entry.name, entry, False))
+        is_dir = _is_dir(entry)
+        keyed.append((entry.name + "/" if is_dir else entry.name, entry, is_dir))
     keyed.sort(key=lambda item: item[0])
     for _, entry, is_dir in keyed:
         relpath = prefix + entry.name
@@ -154,15 +152,9 @@ def _walk(directory: str, prefix: str, ancestors: frozenset[tuple[int, int]]) ->
         yield from _walk(entry.path, relpath + "/", ancestors | {identity})
 
 
-def _kind(entry: os.DirEntry[str]) -> str:
-    """Classify a directory entry as ``"dir"``, ``"file"`` (incl. dangling link) or ``"other"``."""
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    """A directory (or a link to one); anything else is listed as a file (extraction records errors)."""
     try:
-        if entry.is_dir():
-            return "dir"
-        if entry.is_file():
-            return "file"
-        if entry.is_symlink() and not os.path.exists(entry.path):
-            return "file"
+        return entry.is_dir()
     except OSError:
-        return "file"  # cannot tell: let extraction try it and record the error
-    return "other"
+        return False  # cannot tell: let extraction try it and record the error
