@@ -53,7 +53,7 @@ def shard_file_list(wildcards):
     """The input of an exif_shard job: its shard's file list (paths, sizes, modification times).
 
     The main Snakemake process lists the dataset when it builds the DAG, splits it into the shards and
-    writes each shard's list (results/exif/<dataset>/files/), only where the list changed (a file added,
+    writes each shard's list (results/exif_lists/<dataset>/), only where the list changed (a file added,
     removed, or rewritten): Snakemake reruns exactly those shards. The photos themselves are not
     Snakemake inputs: with 100,000 of them, Snakemake's scheduler stat-ed every photo of every
     waiting shard job each time it picked jobs, and its DAG build spent 0.1 ms on each
@@ -71,10 +71,11 @@ def shard_file_list(wildcards):
 
 
 def file_list_path(name, shard, n_shards):
-    # In a folder of their own: Snakemake caches the entries of every folder it has looked into
-    # (results/exif/<dataset>/ holds the shard tables), and a list written after that, as happens for
-    # the demo dataset once its checkpoint is done, would look missing.
-    return f"{RESULTS}/exif/{name}/files/shard_{shard}_of_{n_shards}.files"
+    # Not under results/exif/<dataset>/: that folder is a DVC out, and lists written there by any
+    # Snakemake call (even -n) would be "unsaved changes" to dvc pull and dvc status. In a folder of
+    # their own, too: Snakemake caches the entries of every folder it has looked into, and a list
+    # written after that, as happens for the demo dataset once its checkpoint is done, would look missing.
+    return f"{RESULTS}/exif_lists/{name}/shard_{shard}_of_{n_shards}.files"
 
 
 def exif_shards(wildcards):

@@ -95,7 +95,7 @@ def run(tmp_path_factory) -> dict:
     features_path = root / "features" / "demo_photos.parquet"
     features_path.parent.mkdir(parents=True)
     write_feature_table(photos, datasets["demo_photos"], pretext_model, features_path, kind="photo", generator=None,
-                        device="cpu", max_patches=MAX_PATCHES)
+                        device="cpu", patching=Patching(MAX_PATCHES))
     fit, _, extractor_id = read_features([features_path], splits=["oneclass_fit"])
     oneclass = OneClassDetector.fit(fit, DEMO_ONECLASS, extractor_id=extractor_id, patching=Patching(MAX_PATCHES))
 

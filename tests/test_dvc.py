@@ -241,8 +241,8 @@ def test_refresh_a_dataset_with_dvc(origin, env, tmp_path):
     rewritten = sorted(name for name in exif_shards if after[name] != exif_shards[name])
     assert len(rewritten) == plan["exif_shard"] and all(name.startswith("my_photos/") for name in rewritten), rewritten
     logs = [(results / "logs" / "exif" / name).with_suffix(".log") for name in rewritten]
-    extracted = sum(int(count) for log in logs for count in re.findall(r"extracted=(\d+)", log.read_text()))
-    assert extracted == len(added), [log.read_text() for log in logs]
+    extracted = sum(int(count) for log in logs for count in re.findall(r"sdaie.exif.extract: .* (\d+) read \(", log.read_text()))
+    assert extracted == len(added), [(str(log), log.read_text()) for log in logs]
     assert mtimes(results / "exif", "demo_*.parquet") == other_tables
 
     # Everything from the tag table down was rebuilt.

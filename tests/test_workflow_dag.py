@@ -73,7 +73,7 @@ def test_dataset_is_listed_once_per_dag_build(tmp_path):
 def test_shard_file_lists_change_only_where_files_changed(tmp_path):
     """Each exif_shard job's input is its shard's file list, rewritten only when its files change."""
     photos = project(tmp_path)
-    lists = tmp_path / "results" / "exif" / "mine" / "files"
+    lists = tmp_path / "results" / "exif_lists" / "mine"
     counting_snakemake(tmp_path, "--cores", "1", "-n", "results/exif/mine.parquet")
     written = {p.name: p.stat().st_mtime_ns for p in lists.glob("shard_*_of_12.files")}
     assert len(written) == 12
@@ -104,8 +104,8 @@ def test_a_cluster_job_reads_its_file_list_without_listing_the_dataset(tmp_path)
     job = ["--target-jobs", f"exif_shard:dataset=mine,shard={shard},n_shards=12", "--mode", "remote", "--cores", "1"]
     output, listings = counting_snakemake(tmp_path, *job, "-n")
     assert listings == {}, output
-    assert f"input: results/exif/mine/files/shard_{shard}_of_12.files" in output
-    assert "late.jpg" not in read_file_list(tmp_path / "results" / "exif" / "mine" / "files" / f"shard_{shard}_of_12.files")
+    assert f"input: results/exif_lists/mine/shard_{shard}_of_12.files" in output
+    assert "late.jpg" not in read_file_list(tmp_path / "results" / "exif_lists" / "mine" / f"shard_{shard}_of_12.files")
 
 
 def test_demo_dataset_built_by_an_earlier_run_gets_its_file_lists(tmp_path):
@@ -118,6 +118,6 @@ def test_demo_dataset_built_by_an_earlier_run_gets_its_file_lists(tmp_path):
     counting_snakemake(tmp_path, "--cores", "2", "results/demo")
     output, _ = counting_snakemake(tmp_path, "--cores", "1", "-n", "results/exif/demo_photos.parquet")
     assert re.search(rf"^exif_shard\s+{config['exif']['shards']}$", output, re.MULTILINE), output
-    lists = sorted((tmp_path / "results" / "exif" / "demo_photos" / "files").glob("*.files"))
+    lists = sorted((tmp_path / "results" / "exif_lists" / "demo_photos").glob("*.files"))
     assert len(lists) == config["exif"]["shards"]
     assert sum(len(read_file_list(p)) for p in lists) == len(list((tmp_path / "results" / "demo" / "photos").rglob("*.jpg")))
