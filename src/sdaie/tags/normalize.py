@@ -24,6 +24,8 @@ error                  string   as in the raw table: why the file gave no metada
 usable                 bool     ``error`` is null; unusable rows never enter the vocabulary
 split                  string   ``pretext_train`` | ``pretext_val`` | ``oneclass_fit`` | ``test``
                                 (:mod:`sdaie.tags.split`: hash-bucketed, deterministic)
+split_group            string   only with ``split_grouping`` camera_burst: the group the split was
+                                assigned to (:mod:`sdaie.tags.split_groups`)
 make                   string   canonical maker (:mod:`sdaie.tags.makers`, ``data/makers.csv``)
 model                  string   model without a repeated maker prefix
 model_key              string   ``<make>|<model>``: the class key of ``model_idx``
@@ -71,6 +73,7 @@ from sdaie.tags.ranges import (
     log_expr,
 )
 from sdaie.tags.split import SPLITS, TRAIN_SPLIT, check_fractions, with_split
+from sdaie.tags.split_groups import SplitGrouping, with_grouped_split
 from sdaie.tags.summary import build_summary, write_summary
 from sdaie.tags.vocab import Vocabulary
 
@@ -85,6 +88,7 @@ IDENTITY_COLUMNS: dict[str, pl.DataType] = {
 }
 REQUIRED_COLUMNS = ("dataset", "path")
 _MAKE_RAW, _MODEL_RAW = "_make_raw", "_model_raw"
+_CAPTURE_RAW = "_capture_raw"  # DateTimeOriginal text: only the grouped split reads it
 _PAIR_KEY, _PAIR = "_pair_key", "_pair"
 _ROW_CLASS = "_row_class"
 # Parquet codec of the output: lz4 writes with about 12% less CPU than zstd for a file about 1.8x as
@@ -99,8 +103,8 @@ def _parsed(tag: str) -> str:
     return f"_parsed_{tag}"
 
 
-def output_columns(vocab_tags: list[str] | None = None) -> list[str]:
-    """Column names of the normalized table, in order."""
+def output_columns(vocab_tags: list[str] | None = None, grouped: bool = False) -> list[str]:
+    """Column names of the normalized table, in order (``grouped``: with ``split_group``)."""
     tags = list(CATEGORICAL_TAGS) if vocab_tags is None else vocab_tags
     numeric: list[str] = []
     for tag, spec in NUMERIC_TAGS.items():
@@ -109,6 +113,7 @@ def output_columns(vocab_tags: list[str] | None = None) -> list[str]:
         *IDENTITY_COLUMNS,
         "usable",
         "split",
+        *(["split_group"] if grouped else []),
         "make",
         "model",
         "model_key",
@@ -153,13 +158,14 @@ def _stage0(path: Path) -> pl.LazyFrame:
         return pl.lit(None, dtype)
 
     identity = [column(name, dtype).alias(name) for name, dtype in IDENTITY_COLUMNS.items()]
-    identity += [column("make", pl.String()).alias(_MAKE_RAW), column("model", pl.String()).alias(_MODEL_RAW)]
+    identity += [column("make", pl.String()).alias(_MAKE_RAW), column("model", pl.String()).alias(_MODEL_RAW),
+                 column("datetime_original", pl.String()).alias(_CAPTURE_RAW)]
     return with_parsed_columns(
         lazy.with_columns(identity),
         floats={_parsed(tag): tag for tag in NUMERIC_TAGS},
         codes={tag: tag for tag in CODE_TAGS},
         schema=schema,
-        keep=[*IDENTITY_COLUMNS, _MAKE_RAW, _MODEL_RAW],
+        keep=[*IDENTITY_COLUMNS, _MAKE_RAW, _MODEL_RAW, _CAPTURE_RAW],
     )
 
 
@@ -175,8 +181,20 @@ def _pair_key_expr() -> pl.Expr:
     )
 
 
-def _with_base_columns(stage0: pl.LazyFrame, fractions: dict[str, float], seed: int) -> pl.LazyFrame:
-    return with_split(stage0.with_columns(pl.col("error").is_null().alias("usable")), fractions, seed)
+def _camera_key_expr(frame: pl.LazyFrame) -> pl.Expr:
+    """Canonical ``model_key`` per row, from the distinct raw (make, model) pairs of ``frame``."""
+    pairs = (frame.select(_MAKE_RAW, _MODEL_RAW).unique().with_columns(_pair_key_expr().alias(_PAIR_KEY)).collect()
+             .unique(_PAIR_KEY, keep="first").sort(_PAIR_KEY))
+    mapping = maker_model_mapping(pairs, _MAKE_RAW, _MODEL_RAW)
+    return pl.lit(mapping["model_key"]).gather(_pair_key_expr().cast(pl.Enum(mapping[_PAIR_KEY])).to_physical())
+
+
+def _with_base_columns(stage0: pl.LazyFrame, fractions: dict[str, float], seed: int,
+                       grouping: SplitGrouping = SplitGrouping()) -> pl.LazyFrame:
+    frame = stage0.with_columns(pl.col("error").is_null().alias("usable"))
+    if not grouping.grouped:
+        return with_split(frame, fractions, seed)
+    return with_grouped_split(frame, fractions, seed, grouping, camera=_camera_key_expr(frame), capture_time=pl.col(_CAPTURE_RAW))
 
 
 @dataclass
@@ -377,6 +395,7 @@ def normalize_tables(
     min_count: int = 3,
     split_fractions: dict[str, float] | None = None,
     split_seed: int = 0,
+    split_grouping: SplitGrouping = SplitGrouping(),
     compression: str = PARQUET_COMPRESSION,
     in_memory_rows: int | None = IN_MEMORY_ROWS,
 ) -> NormalizeStats:
@@ -385,7 +404,8 @@ def normalize_tables(
     The vocabulary is built on usable ``pretext_train`` rows and saved to ``vocab_out``, unless
     ``vocab_in`` is given: then it is loaded and applied unchanged, and ``vocab_out`` gets a copy.
     ``summary_out`` is the Markdown summary; the JSON with the same numbers goes beside it
-    (same stem, ``.json``). ``compression`` is the output's Parquet codec.
+    (same stem, ``.json``). ``compression`` is the output's Parquet codec. ``split_grouping`` picks
+    the split rule (default: each file by its content hash; :mod:`sdaie.tags.split_groups`).
 
     Two streaming passes over the inputs: (1) compact per-row facts to a temporary file beside
     ``output`` and ``group_by`` counts over it (make/model pairs, vocabulary, summary), (2) the output
@@ -404,7 +424,8 @@ def normalize_tables(
     phases: dict[str, float] = {}
     mark = time.perf_counter()
     output.parent.mkdir(parents=True, exist_ok=True)
-    base = _with_base_columns(pl.concat([_stage0(p) for p in raw_paths], how="vertical"), fractions, split_seed)
+    base = _with_base_columns(pl.concat([_stage0(p) for p in raw_paths], how="vertical"), fractions, split_seed,
+                              split_grouping)
     in_memory = in_memory_rows is not None and _input_rows(raw_paths) <= in_memory_rows
     if in_memory:
         base = base.collect().lazy()
@@ -433,7 +454,7 @@ def normalize_tables(
     phases["make/model mapping, vocabulary"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
-    columns = output_columns(list(vocab.tags))
+    columns = output_columns(list(vocab.tags), grouped=split_grouping.grouped)
     tmp = output.with_name(output.name + ".tmp")
     _final(base, mapping, vocab).select(columns).sink_parquet(tmp, compression=compression, statistics=False)
     tmp.replace(output)
@@ -450,6 +471,8 @@ def normalize_tables(
             "vocabulary_reused": vocab_in is not None,
             "split_fractions": fractions,
             "split_seed": split_seed,
+            **({"split_grouping": {"group_by": split_grouping.group_by, "burst_seconds": split_grouping.burst_seconds,
+                                   "min_photos": split_grouping.min_photos}} if split_grouping.grouped else {}),
             "columns": columns,
         },
     )
