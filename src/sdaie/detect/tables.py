@@ -54,7 +54,16 @@ def write_feature_table(images: pa.Table, root: Path, extractor_path: Path, outp
     extractor, _, _ = load_extractor(extractor_path)
     extractor.to(torch_device)
     fingerprint = state_fingerprint(extractor.state_dict())
-    metadata = {b"sdaie.extractor_id": fingerprint.encode(), b"sdaie.extractor": str(extractor_path).encode()}
+    return write_features(images, root, output, lambda patches: image_feature(extractor, patches, torch_device),
+                          fingerprint, str(extractor_path), kind=kind, generator=generator, patching=patching,
+                          batch_rows=batch_rows)
+
+
+def write_features(images: pa.Table, root: Path, output: Path, featurize, extractor_id: str, extractor: str, *,
+                   kind: str, generator: str | None, patching: Patching = Patching(), batch_rows: int = 64) -> int:
+    """A feature table from any `featurize` (patches (n, 3, 64, 64) uint8 -> 1-d feature), recorded as `extractor_id`."""
+    fingerprint = extractor_id
+    metadata = {b"sdaie.extractor_id": fingerprint.encode(), b"sdaie.extractor": extractor.encode()}
     splits = images.column("split").to_pylist() if "split" in images.column_names else [None] * images.num_rows
     rows = zip(images.column("dataset").to_pylist(), images.column("path").to_pylist(),
                images.column("content_hash").to_pylist(), splits)
@@ -72,7 +81,7 @@ def write_feature_table(images: pa.Table, root: Path, extractor_path: Path, outp
             else:
                 cut = patching(pixels)
                 row.update(height=pixels.shape[0], width=pixels.shape[1], patches=len(cut.patches), upscaled=cut.upscaled,
-                           feature=image_feature(extractor, cut.patches, torch_device).astype(np.float32).tolist())
+                           feature=np.asarray(featurize(cut.patches)).astype(np.float32).tolist())
             buffer.append(row)
             count += 1
             if len(buffer) >= batch_rows:
