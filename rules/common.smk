@@ -135,6 +135,21 @@ def evaluation_targets():
     return [f"{RESULTS}/evaluation/{name}" for name in ("metrics.json", "report.html")]
 
 
+def premise_outputs():
+    """The premise measurements' files (rules/premise.smk) when premise.enabled, else none."""
+    if not config["premise"]["enabled"]:
+        return {}
+    names = ("predictions.parquet", "metrics.parquet", "comparisons.parquet", "learning_curve.csv", "summary.json",
+             "learning_curve.png")
+    return dict(zip(("predictions", "metrics", "comparisons", "curve", "summary", "figure"),
+                    (f"{RESULTS}/premise/{name}" for name in names)))
+
+
+def premise_report_inputs(wildcards):
+    outputs = premise_outputs()
+    return [outputs[name] for name in ("summary", "metrics", "comparisons", "curve", "figure")] if outputs else []
+
+
 def final_targets():
     return (
         [exif_table(name) for name in config["datasets"]]
@@ -142,4 +157,5 @@ def final_targets():
         + [f"{RESULTS}/features/{name}.parquet" for name in config["datasets"]]
         + model_targets()
         + evaluation_targets()
+        + list(premise_outputs().values())
     )
