@@ -29,8 +29,7 @@ def run_premise(*, tags: Path, index: list[Path], vocabulary: Path, features: di
                          "(use tags.split.group_by: camera_burst, and cameras with several photos)")
     from threadpoolctl import threadpool_limits
 
-    # one BLAS thread: these matrices are small, and several threads on shared cores spin far more than they
-    # compute (a probe's fits ran about 30 times slower with the default threads on 2 busy cores)
+    # one BLAS thread (as the probes): the bootstrap's matrices are small
     with threadpool_limits(limits=1):
         table, fits = predictions(data, heads, settings)
         groups = data.photos["split_group"].to_numpy()[data.rows(EVAL)]
