@@ -232,7 +232,9 @@ def learning_curve(metrics: pl.DataFrame, counts: dict) -> pl.DataFrame:
 def curve_table(curve: pl.DataFrame, digits: int = 2) -> pl.DataFrame:
     """The learning curve as a reading table: one row per (tag, method), a "value [low, high]" column per fraction."""
     cells = curve.with_columns(
-        pl.format("{} [{}, {}]", *(pl.col(c).round(digits).cast(pl.String) for c in ("value", "ci_low", "ci_high"))).alias("cell"),
+        pl.struct("value", "ci_low", "ci_high").map_elements(
+            lambda s: f"{s['value']:.{digits}f} [{s['ci_low']:.{digits}f}, {s['ci_high']:.{digits}f}]", return_dtype=pl.String
+        ).alias("cell"),
         (pl.col("fraction").map_elements(fraction_label, return_dtype=pl.String) + " ("
          + pl.col("training_photos").cast(pl.String) + " photos)").alias("column"),
     )
