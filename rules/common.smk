@@ -145,6 +145,32 @@ def premise_outputs():
                     (f"{RESULTS}/premise/{name}" for name in names)))
 
 
+PREMISE = f"{RESULTS}/premise"
+
+
+def premise_model(name):
+    """The model file of a premise extractor (rules/premise.smk): none for the SRM statistics."""
+    from sdaie.premise.plan import RANDOM, SRM_STATS, fraction_label
+
+    if name == RANDOM:
+        return [f"{RESULTS}/evaluation/baselines/random_extractor.pt"]
+    if name == SRM_STATS:
+        return []
+    label = name[len("pretext_") :]
+    if label == fraction_label(1.0):
+        return [f"{RESULTS}/models/pretext.pt"]
+    return [f"{PREMISE}/pretext_{label}/model.pt"]
+
+
+def premise_feature_tables(name):
+    """Feature tables of the photo datasets by one premise extractor; the main pretext model's are the pipeline's own."""
+    from sdaie.premise.plan import pretext_name
+
+    if name == pretext_name(1.0):
+        return [f"{RESULTS}/features/{dataset}.parquet" for dataset in tag_datasets(config)]
+    return [f"{PREMISE}/features/{name}/{dataset}.parquet" for dataset in tag_datasets(config)]
+
+
 def premise_report_inputs(wildcards):
     outputs = premise_outputs()
     return [outputs[name] for name in ("summary", "metrics", "comparisons", "curve", "figure")] if outputs else []

@@ -7,7 +7,6 @@ if config["premise"]["enabled"]:
 
     from sdaie.premise.plan import RANDOM, SRM_STATS, check_fractions, fraction_label, pretext_name
 
-    PREMISE = f"{RESULTS}/premise"
     PREMISE_FRACTIONS = check_fractions(config["premise"]["fractions"])
     PREMISE_TRAINED = {fraction_label(f): f for f in PREMISE_FRACTIONS if f < 1}  # fraction 1 is the main pretext model
     PREMISE_SPLITS = ["pretext_train", "pretext_val"]
@@ -15,23 +14,6 @@ if config["premise"]["enabled"]:
         raise WorkflowError("premise.enabled measures what pretext training learned, but pretext.steps is 0 (no training)")
     if not set(PREMISE_SPLITS) <= set(config["patches"]["splits"]):
         raise WorkflowError("premise.enabled needs patch shards of pretext_train and pretext_val (patches.splits)")
-
-    def premise_model(name):
-        """The model file of a premise extractor (none for the SRM statistics)."""
-        if name == RANDOM:
-            return [f"{RESULTS}/evaluation/baselines/random_extractor.pt"]
-        if name == SRM_STATS:
-            return []
-        label = name[len("pretext_") :]
-        if label == fraction_label(1.0):
-            return [f"{RESULTS}/models/pretext.pt"]
-        return [f"{PREMISE}/pretext_{label}/model.pt"]
-
-    def premise_feature_tables(name):
-        """Feature tables of the photo datasets by one extractor; the main pretext model's are the pipeline's own."""
-        if name == pretext_name(1.0):
-            return [f"{RESULTS}/features/{dataset}.parquet" for dataset in tag_datasets(config)]
-        return [f"{PREMISE}/features/{name}/{dataset}.parquet" for dataset in tag_datasets(config)]
 
     PREMISE_EXTRACTORS = [pretext_name(f) for f in PREMISE_FRACTIONS] + [RANDOM, SRM_STATS]
     PREMISE_COMPUTED = [name for name in PREMISE_EXTRACTORS if name != pretext_name(1.0)]
@@ -85,7 +67,7 @@ if config["premise"]["enabled"]:
         input:
             tags=f"{RESULTS}/tags/tags.parquet",
             vocabulary=f"{RESULTS}/tags/vocabulary.json",
-            index=[stem + ".index.parquet" for stem in patch_shard_stems()],
+            index=[f"{stem}.index.parquet" for stem in patch_shard_stems()],
             features=[path for name in PREMISE_EXTRACTORS for path in premise_feature_tables(name)],
             heads=[premise_model(pretext_name(f))[0] for f in PREMISE_FRACTIONS],
         output:
