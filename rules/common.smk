@@ -106,6 +106,11 @@ def patch_shard_files():
     return [stem + suffix for stem in patch_shard_stems() for suffix in (".npy", ".index.parquet")]
 
 
+def compile_cache_dir():
+    """Where torch.compile keeps its kernels across jobs (config compile_cache, default under results/)."""
+    return config["compile_cache"] or f"{RESULTS}/compile_cache"
+
+
 def train_threads(rule_name, gpus):
     """CPU cores of a training job: cpus_per_gpu per GPU; without GPU resources.<rule>.cpus, else --cores."""
     request = config["resources"][rule_name]
@@ -167,6 +172,47 @@ def evaluation_targets():
     return [f"{RESULTS}/evaluation/{name}" for name in ("metrics.json", "report.html")]
 
 
+def premise_outputs():
+    """The premise measurements' files (rules/premise.smk) when premise.enabled, else none."""
+    if not config["premise"]["enabled"]:
+        return {}
+    names = ("predictions.parquet", "metrics.parquet", "comparisons.parquet", "learning_curve.csv", "summary.json",
+             "learning_curve.png")
+    return dict(zip(("predictions", "metrics", "comparisons", "curve", "summary", "figure"),
+                    (f"{RESULTS}/premise/{name}" for name in names)))
+
+
+PREMISE = f"{RESULTS}/premise"
+
+
+def premise_model(name):
+    """The model file of a premise extractor (rules/premise.smk): none for the SRM statistics."""
+    from sdaie.premise.plan import RANDOM, SRM_STATS, fraction_label
+
+    if name == RANDOM:
+        return [f"{RESULTS}/evaluation/baselines/random_extractor.pt"]
+    if name == SRM_STATS:
+        return []
+    label = name[len("pretext_") :]
+    if label == fraction_label(1.0):
+        return [f"{RESULTS}/models/pretext.pt"]
+    return [f"{PREMISE}/pretext_{label}/model.pt"]
+
+
+def premise_feature_tables(name):
+    """Feature tables of the photo datasets by one premise extractor; the main pretext model's are the pipeline's own."""
+    from sdaie.premise.plan import pretext_name
+
+    if name == pretext_name(1.0):
+        return [f"{RESULTS}/features/{dataset}.parquet" for dataset in tag_datasets(config)]
+    return [f"{PREMISE}/features/{name}/{dataset}.parquet" for dataset in tag_datasets(config)]
+
+
+def premise_report_inputs(wildcards):
+    outputs = premise_outputs()
+    return [outputs[name] for name in ("summary", "metrics", "comparisons", "curve", "figure")] if outputs else []
+
+
 def final_targets():
     return (
         [exif_table(name) for name in config["datasets"]]
@@ -174,6 +220,7 @@ def final_targets():
         + [f"{RESULTS}/features/{name}.parquet" for name in config["datasets"]]
         + model_targets()
         + evaluation_targets()
+        + list(premise_outputs().values())
     )
 
 

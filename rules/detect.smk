@@ -105,7 +105,7 @@ else:
         params:
             options=config["binary"],
             run_dir=f"{RESULTS}/binary/run",
-            compile_cache=config["compile_cache"] or f"{RESULTS}/compile_cache",
+            compile_cache=compile_cache_dir(),
         threads: train_threads("binary_train", config["binary"]["gpus"])
         resources:
             **train_resources("binary_train", config["binary"]["gpus"]),

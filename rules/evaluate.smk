@@ -79,6 +79,7 @@ rule evaluate_report:
         oneclass_fit=f"{RESULTS}/oneclass/fit_report.json",
         exif=[exif_table(name) for name in config["datasets"]],
         models=model_targets(),
+        premise=premise_report_inputs,
     output:
         report=report(f"{EVAL}/report.html", category="Evaluation", labels={"figure": "HTML report"}),
         figures=report(

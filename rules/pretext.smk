@@ -49,7 +49,7 @@ else:
         params:
             pretext=config["pretext"],
             run_dir=f"{RESULTS}/pretext/run",
-            compile_cache=config["compile_cache"] or f"{RESULTS}/compile_cache",
+            compile_cache=compile_cache_dir(),
         threads: train_threads("pretext_train", config["pretext"]["gpus"])
         resources:
             **train_resources("pretext_train", config["pretext"]["gpus"]),

@@ -21,5 +21,6 @@ with rule_logging(snakemake.log[0]) as log:
         trained_generators=snakemake.params.trained,
         report=Path(snakemake.output.report),
         figures=[Path(p) for p in snakemake.output.figures],
+        premise=[Path(p) for p in inputs.premise],
     )
     log.info("report: %s", snakemake.output.report)

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from sdaie.tags.normalize import normalize_tables
+from sdaie.tags.split_groups import SplitGrouping
 from sdaie.workflow_io import rule_logging
 
 with rule_logging(snakemake.log[0]) as log:
@@ -16,5 +17,6 @@ with rule_logging(snakemake.log[0]) as log:
         min_count=snakemake.params.min_count,
         split_fractions=snakemake.params.split["fractions"],
         split_seed=snakemake.params.split["seed"],
+        split_grouping=SplitGrouping.from_config(snakemake.params.split),
     )
     log.info("tag table %s: %s", snakemake.output.table, stats)

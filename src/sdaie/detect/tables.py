@@ -8,6 +8,7 @@ fingerprint is stored in the file's metadata so a GMM is never fitted on feature
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ import pyarrow.parquet as pq
 import torch
 
 from sdaie.detect.features import Patching
-from sdaie.detect.pipeline import Network, default_workers, score_files
+from sdaie.detect.pipeline import Network, Statistic, default_workers, score_files
 from sdaie.detect.oneclass import state_fingerprint
 from sdaie.model.checkpoint import load_extractor
 from sdaie.progress import Progress
@@ -52,17 +53,28 @@ def write_feature_table(images: pa.Table, root: Path, extractor_path: Path, outp
                         generator: str | None, device: str = "auto", patching: Patching = Patching(),
                         workers: int | None = None, batch_rows: int = 64) -> int:
     """Features of the readable images listed in `images` (columns dataset, path, content_hash, optional split)."""
-    torch_device = pick_device(device)
     extractor, _, _ = load_extractor(extractor_path)
-    fingerprint = state_fingerprint(extractor.state_dict())
-    metadata = {b"sdaie.extractor_id": fingerprint.encode(), b"sdaie.extractor": str(extractor_path).encode()}
+    return write_features(images, root, output, state_fingerprint(extractor.state_dict()), str(extractor_path),
+                          networks=[Network("feature", extractor)], device=pick_device(device), kind=kind,
+                          generator=generator, patching=patching, workers=workers, batch_rows=batch_rows)
+
+
+def write_features(images: pa.Table, root: Path, output: Path, extractor_id: str, extractor: str, *, kind: str,
+                   generator: str | None, networks: Sequence[Network] = (), statistic: Statistic | None = None,
+                   device: torch.device = torch.device("cpu"), patching: Patching = Patching(),
+                   workers: int | None = None, batch_rows: int = 64) -> int:
+    """A feature table recorded as `extractor_id`: the output of one network named "feature", or of a
+    per-image `statistic` (patches (n, 3, 64, 64) uint8 -> 1-d feature, e.g. the SRM statistics)."""
+    if (len(networks) == 1) == (statistic is not None) or any(network.name != "feature" for network in networks):
+        raise ValueError("write_features needs one network named 'feature' or one statistic")
+    metadata = {b"sdaie.extractor_id": extractor_id.encode(), b"sdaie.extractor": extractor.encode()}
     splits = images.column("split").to_pylist() if "split" in images.column_names else [None] * images.num_rows
     rows = list(zip(images.column("dataset").to_pylist(), images.column("path").to_pylist(),
                     images.column("content_hash").to_pylist(), splits))
-    workers = workers if workers is not None else default_workers(torch.get_num_threads(), torch_device)
+    workers = workers if workers is not None else default_workers(torch.get_num_threads(), device)
     progress = Progress(f"features of {output.stem}", len(rows), "images", logger=log)
-    scored = score_files([root / path for _, path, _, _ in rows], [Network("feature", extractor)], patching, torch_device,
-                         workers=workers, progress=progress)
+    scored = score_files([root / path for _, path, _, _ in rows], networks, patching, device, workers=workers,
+                         statistics={"feature": statistic} if statistic is not None else None, progress=progress)
     tmp = output.with_name(output.name + ".tmp")
     with pq.ParquetWriter(tmp, FEATURE_SCHEMA.with_metadata(metadata), compression="zstd") as writer:
         buffer: list[dict] = []
@@ -72,7 +84,7 @@ def write_feature_table(images: pa.Table, root: Path, extractor_path: Path, outp
             if result.error is None:
                 variant = result.variants[0]
                 row.update(patches=variant.patches, upscaled=variant.upscaled,
-                           feature=variant.outputs["feature"].astype(np.float32).tolist())
+                           feature=np.asarray(variant.outputs["feature"], dtype=np.float32).tolist())
             buffer.append(row)
             if len(buffer) >= batch_rows:
                 writer.write_table(pa.Table.from_pylist(buffer, schema=FEATURE_SCHEMA))
@@ -80,7 +92,7 @@ def write_feature_table(images: pa.Table, root: Path, extractor_path: Path, outp
         if buffer:
             writer.write_table(pa.Table.from_pylist(buffer, schema=FEATURE_SCHEMA))
     tmp.replace(output)
-    log.info("%s: %d images, extractor %s", output, len(rows), fingerprint)
+    log.info("%s: %d images, extractor %s", output, len(rows), extractor_id)
     return len(rows)
 
 

@@ -46,6 +46,7 @@ class ReportInputs:
     oneclass_fit: dict | None = None
     trained_generators: list[str] = field(default_factory=list)
     title: str = "sdaie evaluation"
+    sections: list[str] = field(default_factory=list)  # further HTML sections (the premise measurements), before "All metrics"
 
 
 def _fmt(value) -> str:
@@ -130,6 +131,7 @@ def render_report(inputs: ReportInputs) -> str:
     parts.append("<p class='note'>ROC AUC</p>" + html_table(summary))
     for title, path in inputs.figures.items():
         parts.append(f"<h2>{html.escape(title)}</h2>{_image(path)}")
+    parts.extend(inputs.sections)
     parts.append("<h2>All metrics</h2><details><summary>every (detector, generator, perturbation)</summary>"
                  + html_table(m.select("detector", "generator", "perturbation", "n_real", "n_generated", *METRICS), left=3)
                  + "</details>")

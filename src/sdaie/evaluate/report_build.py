@@ -20,8 +20,11 @@ def read_curves(path: Path) -> pl.DataFrame:
 
 def build_report(*, scores: Path, metrics: Path, robustness: Path, pretext_curves: Path, binary_curves: Path | None,
                  oneclass_fit: dict, exif_tables: dict[str, Path], models: list[Path], config: dict,
-                 trained_generators: list[str], report: Path, figures: list[Path]) -> None:
-    """Write the four figures (roc, robustness, pretext, binary: in that order) and the HTML report."""
+                 trained_generators: list[str], report: Path, figures: list[Path], premise: list[Path] | None = None) -> None:
+    """Write the four figures (roc, robustness, pretext, binary: in that order) and the HTML report.
+
+    ``premise``: the premise measurements' summary.json, metrics.parquet, comparisons.parquet,
+    learning_curve.csv and learning_curve.png (rules/premise.smk), shown in their own section."""
     score_table = pl.read_parquet(scores)
     metric_table = pl.read_parquet(metrics)
     roc, robust, pretext, binary = figures
@@ -38,7 +41,14 @@ def build_report(*, scores: Path, metrics: Path, robustness: Path, pretext_curve
         shown["Binary detector training"] = binary
     versions = collect_versions(exif_tables, {path.name: path for path in models},
                                 {"extractor_id": oneclass_fit.get("extractor_id")})
-    html = render_report(ReportInputs(score_table, metric_table, shown, config, versions, oneclass_fit, trained_generators))
+    sections = []
+    if premise:
+        from sdaie.evaluate.report import _image
+        from sdaie.evaluate.report_premise import premise_section
+
+        sections.append(premise_section(*premise, image=_image))
+    html = render_report(ReportInputs(score_table, metric_table, shown, config, versions, oneclass_fit, trained_generators,
+                                      sections=sections))
     tmp = report.with_name(report.name + ".tmp")
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(report)

@@ -29,6 +29,8 @@ usable                 bool     ``error`` is null; unusable rows never enter the
 split                  string   ``pretext_train`` | ``pretext_val`` | ``oneclass_fit`` | ``test``
                                 (:mod:`sdaie.tags.split`: hash-bucketed, deterministic); null for
                                 unusable rows, which belong to no split
+split_group            string   only with ``split_grouping`` camera_burst: the group the split was
+                                assigned to (:mod:`sdaie.tags.split_groups`)
 make                   string   canonical maker (:mod:`sdaie.tags.makers`, ``data/makers.csv``)
 model                  string   model without a repeated maker prefix
 model_key              string   ``<make>|<model>``: the class key of ``model_idx``
@@ -77,6 +79,7 @@ from sdaie.tags.ranges import (
     log_expr,
 )
 from sdaie.tags.split import SPLITS, TRAIN_SPLIT, check_fractions, with_split
+from sdaie.tags.split_groups import SplitGrouping, with_grouped_split
 from sdaie.tags.summary import build_summary, write_summary
 from sdaie.tags.vocab import Vocabulary
 
@@ -91,6 +94,7 @@ IDENTITY_COLUMNS: dict[str, pl.DataType] = {
 }
 RAW_TABLE_HINT = "give a raw EXIF table written by `sdaie exif`"
 _MAKE_RAW, _MODEL_RAW = "_make_raw", "_model_raw"
+_CAPTURE_RAW = "_capture_raw"  # DateTimeOriginal text: only the grouped split reads it
 _PAIR_KEY, _PAIR = "_pair_key", "_pair"
 _ROW_CLASS = "_row_class"
 # Parquet codec of the output: lz4 writes with about 12% less CPU than zstd for a file about 1.8x as
@@ -125,8 +129,8 @@ def _parsed(tag: str) -> str:
     return f"_parsed_{tag}"
 
 
-def output_columns(vocab_tags: list[str] | None = None) -> list[str]:
-    """Column names of the normalized table, in order."""
+def output_columns(vocab_tags: list[str] | None = None, grouped: bool = False) -> list[str]:
+    """Column names of the normalized table, in order (``grouped``: with ``split_group``)."""
     tags = list(CATEGORICAL_TAGS) if vocab_tags is None else vocab_tags
     numeric: list[str] = []
     for tag, spec in NUMERIC_TAGS.items():
@@ -135,6 +139,7 @@ def output_columns(vocab_tags: list[str] | None = None) -> list[str]:
         *IDENTITY_COLUMNS,
         "usable",
         "split",
+        *(["split_group"] if grouped else []),
         "make",
         "model",
         "model_key",
@@ -176,13 +181,14 @@ def _stage0(path: Path) -> pl.LazyFrame:
         return pl.lit(None, dtype)
 
     identity = [column(name, dtype).alias(name) for name, dtype in IDENTITY_COLUMNS.items()]
-    identity += [column("make", pl.String()).alias(_MAKE_RAW), column("model", pl.String()).alias(_MODEL_RAW)]
+    identity += [column("make", pl.String()).alias(_MAKE_RAW), column("model", pl.String()).alias(_MODEL_RAW),
+                 column("datetime_original", pl.String()).alias(_CAPTURE_RAW)]
     return with_parsed_columns(
         lazy.with_columns(identity),
         floats={_parsed(tag): tag for tag in NUMERIC_TAGS},
         codes={tag: tag for tag in CODE_TAGS},
         schema=schema,
-        keep=[*IDENTITY_COLUMNS, _MAKE_RAW, _MODEL_RAW],
+        keep=[*IDENTITY_COLUMNS, _MAKE_RAW, _MODEL_RAW, _CAPTURE_RAW],
     )
 
 
@@ -198,12 +204,24 @@ def _pair_key_expr() -> pl.Expr:
     )
 
 
-def _with_base_columns(stage0: pl.LazyFrame, fractions: dict[str, float], seed: int) -> pl.LazyFrame:
+def _camera_key_expr(frame: pl.LazyFrame) -> pl.Expr:
+    """Canonical ``model_key`` per row, from the distinct raw (make, model) pairs of ``frame``."""
+    pairs = (frame.select(_MAKE_RAW, _MODEL_RAW).unique().with_columns(_pair_key_expr().alias(_PAIR_KEY)).collect()
+             .unique(_PAIR_KEY, keep="first").sort(_PAIR_KEY))
+    mapping = maker_model_mapping(pairs, _MAKE_RAW, _MODEL_RAW)
+    return pl.lit(mapping["model_key"]).gather(_pair_key_expr().cast(pl.Enum(mapping[_PAIR_KEY])).to_physical())
+
+
+def _with_base_columns(stage0: pl.LazyFrame, fractions: dict[str, float], seed: int,
+                       grouping: SplitGrouping = SplitGrouping()) -> pl.LazyFrame:
     """``usable`` and ``split``: unusable rows (``error`` set) get no split."""
-    usable = stage0.with_columns(pl.col("error").is_null().alias("usable"))
-    return with_split(usable, fractions, seed).with_columns(
-        pl.when(pl.col("usable")).then(pl.col("split")).alias("split")
-    )
+    frame = stage0.with_columns(pl.col("error").is_null().alias("usable"))
+    if grouping.grouped:
+        frame = with_grouped_split(frame, fractions, seed, grouping, camera=_camera_key_expr(frame),
+                                   capture_time=pl.col(_CAPTURE_RAW))
+    else:
+        frame = with_split(frame, fractions, seed)
+    return frame.with_columns(pl.when(pl.col("usable")).then(pl.col("split")).alias("split"))
 
 
 @dataclass
@@ -409,6 +427,7 @@ def normalize_tables(
     min_count: int = 3,
     split_fractions: dict[str, float] | None = None,
     split_seed: int = 0,
+    split_grouping: SplitGrouping = SplitGrouping(),
     compression: str = PARQUET_COMPRESSION,
     in_memory_rows: int | None = IN_MEMORY_ROWS,
 ) -> NormalizeStats:
@@ -419,7 +438,8 @@ def normalize_tables(
     Before any work, every input is checked (:func:`check_raw_table`), the vocabulary loaded and the
     outputs' folders checked to be writable; :class:`~sdaie.errors.InputError` names what is wrong.
     ``summary_out`` is the Markdown summary; the JSON with the same numbers goes beside it
-    (same stem, ``.json``). ``compression`` is the output's Parquet codec.
+    (same stem, ``.json``). ``compression`` is the output's Parquet codec. ``split_grouping`` picks
+    the split rule (default: each file by its content hash; :mod:`sdaie.tags.split_groups`).
 
     Two streaming passes over the inputs: (1) compact per-row facts to a temporary file beside
     ``output`` and ``group_by`` counts over it (make/model pairs, vocabulary, summary), (2) the output
@@ -443,7 +463,7 @@ def normalize_tables(
         check_output_file(path)
     try:
         return _normalize(raw_paths, output, vocab_out, summary_out, vocab, vocab_in, min_count, fractions,
-                          split_seed, compression, in_memory_rows, start)
+                          split_seed, split_grouping, compression, in_memory_rows, start)
     except polars_read_errors() as exc:  # a damaged data page: find the input that has it
         damaged = _damaged_input(raw_paths)
         if damaged is None:
@@ -461,6 +481,7 @@ def _normalize(
     min_count: int,
     fractions: dict[str, float],
     split_seed: int,
+    split_grouping: SplitGrouping,
     compression: str,
     in_memory_rows: int | None,
     start: float,
@@ -468,7 +489,8 @@ def _normalize(
     """The work of :func:`normalize_tables`, on checked inputs."""
     phases: dict[str, float] = {}
     mark = time.perf_counter()
-    base = _with_base_columns(pl.concat([_stage0(p) for p in raw_paths], how="vertical"), fractions, split_seed)
+    base = _with_base_columns(pl.concat([_stage0(p) for p in raw_paths], how="vertical"), fractions, split_seed,
+                              split_grouping)
     in_memory = in_memory_rows is not None and _input_rows(raw_paths) <= in_memory_rows
     if in_memory:
         base = base.collect().lazy()
@@ -497,7 +519,7 @@ def _normalize(
     phases["make/model mapping, vocabulary"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
-    columns = output_columns(list(vocab.tags))
+    columns = output_columns(list(vocab.tags), grouped=split_grouping.grouped)
     tmp = output.with_name(output.name + ".tmp")
     _final(base, mapping, vocab).select(columns).sink_parquet(tmp, compression=compression, statistics=False)
     tmp.replace(output)
@@ -514,6 +536,8 @@ def _normalize(
             "vocabulary_reused": vocab_in is not None,
             "split_fractions": fractions,
             "split_seed": split_seed,
+            **({"split_grouping": {"group_by": split_grouping.group_by, "burst_seconds": split_grouping.burst_seconds,
+                                   "min_photos": split_grouping.min_photos}} if split_grouping.grouped else {}),
             "columns": columns,
         },
     )

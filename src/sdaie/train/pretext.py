@@ -90,6 +90,7 @@ class PretextConfig:
     compile: bool | None = None  # torch.compile; None = on for CUDA, off for CPU
     workers: int = 2  # loader worker processes (0 = load in the training process)
     progress: bool = True
+    train_fraction: float = 1.0  # train on this share of the pretext_train photos (sdaie.train.subset; seed: `seed`)
 
     def weight(self, tag: str) -> float:
         return float(self.loss_weights.get(tag, 1.0))
@@ -294,6 +295,15 @@ def _train_pretext(stems, run_dir, config, vocabulary, extractor_config, *, stop
     split = np.asarray(shards.index.column("split").to_pylist())
     train_rows = np.flatnonzero(split == "pretext_train")
     val_rows = np.flatnonzero(split == "pretext_val")
+    if config.train_fraction < 1:
+        from sdaie.train.subset import subset_mask
+
+        rows = shards.index.take(train_rows)
+        keep = subset_mask(rows.column("content_hash").to_pylist(), rows.column("model_key").to_pylist(),
+                           config.train_fraction, config.seed)
+        log.info("training on %.3g of the pretext_train photos: %d of %d crops", config.train_fraction,
+                 int(keep.sum()), len(train_rows))
+        train_rows = train_rows[keep]
     if len(train_rows) == 0:
         raise ValueError("the patch shards hold no crop of the pretext_train split")
     val_specs = evaluation_batches(val_rows, config.batch_size, config.n_patches, shards.crop_size, config.seed)
