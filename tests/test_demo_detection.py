@@ -49,6 +49,8 @@ from sdaie.model.checkpoint import load_extractor
 from sdaie.train.binary import BinaryConfig, train_binary
 from sdaie.train.pretext import PretextConfig, train_pretext
 
+pytestmark = pytest.mark.slow  # a small pretext training and both detectors: about 3 minutes on 2 cores
+
 SEED = 0
 MAX_PATCHES = 16  # 64x64 patches per image: all of a 256x256 image
 CROP = 128
