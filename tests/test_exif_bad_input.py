@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import needs_shared
+from damage import damage_column
 from PIL import Image
 
 from sdaie.errors import InputError
@@ -218,17 +219,6 @@ def test_merge_keeps_the_oldest_format(tmp_path):
     assert pq.read_table(tmp_path / "merged2.parquet").schema.metadata[FORMAT_KEY] == FORMAT_VERSION
 
 
-def damage_column(path: Path, column: str) -> None:
-    """Flip bytes in the middle of ``column``'s compressed data in the first row group."""
-    parquet = pq.ParquetFile(path)
-    chunk = parquet.metadata.row_group(0).column(parquet.schema_arrow.names.index(column))
-    start, size = chunk.data_page_offset, chunk.total_compressed_size
-    parquet.close()
-    data = bytearray(path.read_bytes())
-    middle = start + size // 2
-    for i in range(middle, min(middle + 32, start + size)):
-        data[i] ^= 0xA5
-    path.write_bytes(bytes(data))
 
 
 def test_damaged_previous_table_is_an_input_error_and_the_output_is_untouched(tmp_path):

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import needs_shared
+from damage import damage_column
 
 from sdaie.errors import InputError
 from sdaie.tags.normalize import RAW_COLUMNS_READ, normalize_tables
@@ -37,17 +38,6 @@ def normalize(raw_paths: list[Path], out: Path, **options):
                             summary_out=out / "summary.md", **options)
 
 
-def damage_column(path: Path, column: str) -> None:
-    """Flip bytes in the middle of ``column``'s compressed data in the first row group."""
-    parquet = pq.ParquetFile(path)
-    chunk = parquet.metadata.row_group(0).column(parquet.schema_arrow.names.index(column))
-    start, size = chunk.data_page_offset, chunk.total_compressed_size
-    parquet.close()
-    data = bytearray(path.read_bytes())
-    middle = start + size // 2
-    for i in range(middle, min(middle + 32, start + size)):
-        data[i] ^= 0xA5
-    path.write_bytes(bytes(data))
 
 
 def expect_input_error(raw_paths: list[Path], out: Path, path: Path, what: str, **options) -> InputError:
