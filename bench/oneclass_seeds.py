@@ -1,20 +1,23 @@
-"""Seed study of the one-class detector on the demo data: how far its ROC AUC moves with the seed.
+"""Seed study of the demo's one-class detector against both no-learning baselines.
 
-For each seed (it sets the demo images, the splits, the crops and the training run alike): build the
-demo, its tag table and splits, cut the pretext splits' crops, train the pretext extractor, take the
-whole-image features (the scoring path: all 64x64 patches as one sequence) of the `oneclass_fit` and
-`test` photos and of every stand-in image, fit the one-class mixture under each setting below on the
-`oneclass_fit` photos, and print the ROC AUC of the held-out `test` photos against each stand-in. The
-same is done with the extractor's random initial weights (the evaluation's random-weights baseline).
+For each seed S (it sets the demo images, the splits, the crops, the pretext run and the random
+weights alike: demo.seed = tags.split.seed = patches.seed = pretext.seed = evaluate.baseline_seed = S),
+with every other setting read from the config file (config.yaml by default, so the study measures the
+README's demo): build the demo data, its EXIF table, tag table and splits, cut the pretext crops, train
+the pretext extractor, take the whole-image features (the scoring pipeline, `features.max_patches`
+patches) of the `oneclass_fit` and `test` photos and of every stand-in image, fit the one-class mixture
+(`oneclass` settings) on the `oneclass_fit` photos, and print the ROC AUC of the held-out `test` photos
+against each stand-in. The same is done for the two baselines of the evaluation: the extractor's
+random initial weights, and SRM residual statistics (sdaie.evaluate.srm_stats).
 
-    python bench/oneclass_seeds.py --size test --steps 24 --lr 1e-4 --batch 8          # the CI test's size
-    python bench/oneclass_seeds.py --size demo --steps 300 --lr 3e-4 --batch 16        # config.yaml's size
-    python bench/oneclass_seeds.py --size demo --photos-per-camera 200 --steps 600 --lr 3e-4 --batch 16
+    python bench/oneclass_seeds.py                         # seeds 0-4, config.yaml's demo
+    python bench/oneclass_seeds.py --seeds 0 --config config.yaml configs/demo_photo_like.yaml
 
-Sizes: `test` is tests/test_demo_detection.py's data (4 cameras x 24 photos at 256 x 256, 30 images
-per stand-in, 128 px crops, splits 0.4/0.1/0.25/0.25); `demo` is config.yaml's (4 x 40 photos at
-512 x 384, 40 per stand-in, 256 px crops, splits 0.6/0.1/0.15/0.15). Data and runs are kept under
---work and reused. CPU only; a `demo`-size seed takes about 7 minutes on 2 cores.
+Several --config files are merged in order, as `snakemake --configfile` merges them over config.yaml.
+
+These are the library calls the pipeline's rules make, in one process (one crop shard instead of
+`patches.shards`, so the crops' order, and with it the trained weights, differ from a pipeline run
+at the same seed). Data and runs are kept under --work and reused. CPU only.
 """
 
 from __future__ import annotations
@@ -30,117 +33,130 @@ import pyarrow.parquet as pq
 import torch
 from sklearn.metrics import roc_auc_score
 
+import yaml
+from snakemake.utils import update_config
+
+from sdaie.config import validate_config
 from sdaie.demo import build_demo
 from sdaie.detect.features import Patching
 from sdaie.detect.oneclass import GMMSettings, OneClassDetector
 from sdaie.detect.pipeline import Network, score_files
+from sdaie.evaluate.baselines import random_extractor
+from sdaie.evaluate.srm_stats import srm_statistics
 from sdaie.exif.extract import extract_to_parquet
 from sdaie.exif.listing import list_files
-from sdaie.model.backbone import ExtractorConfig, SDAIEExtractor
+from sdaie.model.checkpoint import load_extractor
 from sdaie.patches.cut import cut_photos, readable_rows, select_shard
 from sdaie.tags.normalize import normalize_tables
-from sdaie.model.checkpoint import load_extractor
 from sdaie.train.pretext import PretextConfig, train_pretext
 
-SIZES = {
-    "test": dict(photos_per_camera=24, generated_per_set=30, width=256, height=256, crop=128, min_count=1,
-                 split={"pretext_train": 0.4, "pretext_val": 0.1, "oneclass_fit": 0.25, "test": 0.25}),
-    "demo": dict(photos_per_camera=40, generated_per_set=40, width=512, height=384, crop=256, min_count=3,
-                 split={"pretext_train": 0.6, "pretext_val": 0.1, "oneclass_fit": 0.15, "test": 0.15}),
-}
-MIXTURES = {  # name -> one-class settings (all with the cross-validated 2% threshold of the demo config)
-    "diag": GMMSettings(n_components=1, covariance_type="diag", threshold_from="crossval"),
-    "ledoit_wolf": GMMSettings(n_components=1, covariance_type="full", reg_covar="ledoit_wolf", threshold_from="crossval"),
-    "published_5_full": GMMSettings(n_components=5, covariance_type="full", threshold_from="crossval"),
-}
-STANDINS = ("standin_upconv", "standin_denoiser")
-MAX_PATCHES = 16
 CPU = torch.device("cpu")
+DETECTORS = ("trained", "random weights", "SRM statistics")
 
 
-def prepare(work: Path, seed: int, size: dict) -> Path:
+def prepare(root: Path, seed: int, config: dict) -> Path:
     """Demo data, tag table and pretext crops for one seed (kept and reused)."""
-    root = work / f"seed{seed}"
     if (root / "ready").exists():
         return root
-    demo = root / "demo"
-    build_demo(demo, seed=seed, cameras=4, photos_per_camera=size["photos_per_camera"],
-               generated_per_set=size["generated_per_set"], width=size["width"], height=size["height"], workers=2)
-    photos = demo / "photos"
+    demo = config["demo"]
+    build_demo(root / "demo", seed=seed, cameras=demo["cameras"], photos_per_camera=demo["photos_per_camera"],
+               generated_per_set=demo["generated_per_set"], width=demo["width"], height=demo["height"],
+               standin_finish=demo["standin_finish"], workers=config["threads"])
+    photos = root / "demo" / "photos"
     extract_to_parquet(photos, list(list_files(photos)), root / "exif.parquet", dataset="demo_photos")
+    tags = config["tags"]
     normalize_tables([root / "exif.parquet"], root / "tags.parquet", vocab_out=root / "vocabulary.json",
-                     summary_out=root / "summary.md", min_count=size["min_count"], split_fractions=size["split"],
-                     split_seed=seed)
-    cut_photos(select_shard(pq.read_table(root / "tags.parquet"), 0, 1, ["pretext_train", "pretext_val"]),
-               {"demo_photos": photos}, root / "patches" / "shard_0_of_1", crop=size["crop"], crops_per_photo=4, seed=seed)
+                     summary_out=root / "summary.md", min_count=tags["min_count"],
+                     split_fractions=tags["split"]["fractions"], split_seed=seed)
+    patches = config["patches"]
+    cut_photos(select_shard(pq.read_table(root / "tags.parquet"), 0, 1, patches["splits"]), {"demo_photos": photos},
+               root / "patches" / "shard_0_of_1", crop=patches["crop"], crops_per_photo=patches["crops_per_photo"],
+               seed=seed)
     (root / "ready").touch()
     return root
 
 
-def features(extractor: SDAIEExtractor, files: list[Path]) -> np.ndarray:
-    results = score_files(files, [Network("feature", extractor)], Patching(MAX_PATCHES), CPU)
-    return np.array([r.variants[0].outputs["feature"].astype(np.float64) for r in results])
+def features(files: list[Path], extractor, patching: Patching) -> tuple[np.ndarray, np.ndarray]:
+    """(network features, SRM statistics) of each file."""
+    scored = list(score_files(files, [Network("feature", extractor)], patching, CPU,
+                              statistics={"srm": srm_statistics}))
+    return (np.array([r.variants[0].outputs["feature"].astype(np.float64) for r in scored]),
+            np.array([r.variants[0].outputs["srm"] for r in scored]))
 
 
-def held_out_aucs(extractor: SDAIEExtractor, root: Path) -> dict[tuple[str, str], float]:
-    """(mixture, stand-in) -> ROC AUC of the `test` photos against that stand-in's images."""
+def held_out_aucs(fit: np.ndarray, test: np.ndarray, generated: dict[str, np.ndarray], settings: GMMSettings) -> dict:
+    detector = OneClassDetector.fit(fit, settings, extractor_id="seed-study")
+    real = detector.score(test)
+    aucs = {}
+    for name, x in generated.items():
+        labels = np.r_[np.zeros(len(real)), np.ones(len(x))]
+        aucs[name] = float(roc_auc_score(labels, -np.r_[real, detector.score(x)]))
+    return aucs
+
+
+def one_seed(work: Path, seed: int, config: dict) -> dict[str, dict[str, float]]:
+    root = prepare(work / f"seed{seed}", seed, config)
+    pretext = {k: v for k, v in config["pretext"].items() if k in PretextConfig.__dataclass_fields__}
+    pretext.update(seed=seed, device="cpu", progress=False, workers=0)
+    run = root / "pretext"
+    if not (run / "model.pt").exists():
+        train_pretext([root / "patches" / "shard_0_of_1"], run, PretextConfig(**pretext),
+                      json.loads((root / "vocabulary.json").read_text()))
+    trained, extractor_config, _ = load_extractor(run / "model.pt")
+    random = random_extractor(extractor_config, seed)
     tags = pq.read_table(root / "tags.parquet")
     photos = root / "demo" / "photos"
-    fit = features(extractor, [photos / p for p in readable_rows(tags, ["oneclass_fit"]).column("path").to_pylist()])
-    test = features(extractor, [photos / p for p in readable_rows(tags, ["test"]).column("path").to_pylist()])
-    generated = {g: features(extractor, sorted((root / "demo" / "generated" / g).glob("*.png"))) for g in STANDINS}
-    aucs = {}
-    for name, settings in MIXTURES.items():
-        detector = OneClassDetector.fit(fit, settings, extractor_id="study")
-        real = detector.score(test)
-        for g, x in generated.items():
-            labels = np.r_[np.zeros(len(real)), np.ones(len(x))]
-            aucs[(name, g)] = float(roc_auc_score(labels, -np.r_[real, detector.score(x)]))
-    return aucs
+    split_files = {s: [photos / p for p in readable_rows(tags, [s]).column("path").to_pylist()]
+                   for s in ("oneclass_fit", "test")}
+    generated = {g.name.removeprefix("standin_"): sorted(f for f in g.iterdir() if f.is_file())
+                 for g in sorted((root / "demo" / "generated").iterdir())}
+    patching = Patching.from_config(config["features"])
+    oneclass = {k: v for k, v in config["oneclass"].items() if k in GMMSettings.__dataclass_fields__}
+    settings = GMMSettings(**oneclass)
+    out = {}
+    for name, extractor in (("trained", trained), ("random weights", random)):
+        fit, fit_srm = features(split_files["oneclass_fit"], extractor, patching)
+        test, test_srm = features(split_files["test"], extractor, patching)
+        gen = {g: features(files, extractor, patching) for g, files in generated.items()}
+        out[name] = held_out_aucs(fit, test, {g: v[0] for g, v in gen.items()}, settings)
+        if name == "random weights":
+            out["SRM statistics"] = held_out_aucs(fit_srm, test_srm, {g: v[1] for g, v in gen.items()}, settings)
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--size", choices=sorted(SIZES), default="test")
-    parser.add_argument("--steps", type=int, default=24)
-    parser.add_argument("--lr", type=float, default=1e-4)
-    parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--photos-per-camera", type=int, help="instead of the size's (24 test, 40 demo)")
+    parser.add_argument("--config", type=Path, nargs="+", default=[Path("config.yaml")],
+                        help="config files, merged in order (default: config.yaml)")
     parser.add_argument("--work", type=Path, default=Path("results-bench/oneclass_seeds"))
     args = parser.parse_args()
-    size = dict(SIZES[args.size])
-    if args.photos_per_camera:
-        size["photos_per_camera"] = args.photos_per_camera
-    data = args.size if not args.photos_per_camera else f"{args.size}_{args.photos_per_camera}"
-    results: dict[str, dict[tuple[str, str], list[float]]] = {"pretext": {}, "random weights": {}}
+    config: dict = {}
+    for path in args.config:
+        update_config(config, yaml.safe_load(path.read_text()))
+    config = validate_config(config)
+    torch.set_num_threads(config["threads"])
+    rows = []
     for seed in args.seeds:
         started = time.perf_counter()
-        root = prepare(args.work / data, seed, size)
-        run = root / f"pretext_{args.steps}_{args.lr:g}_{args.batch}"
-        if not (run / "model.pt").exists():
-            config = PretextConfig(steps=args.steps, batch_size=args.batch, n_patches=4, lr=args.lr, seed=seed,
-                                   val_every=args.steps, checkpoint_every=args.steps, workers=0, progress=False, device="cpu")
-            train_pretext([root / "patches" / "shard_0_of_1"], run, config, json.loads((root / "vocabulary.json").read_text()))
-        trained, _, _ = load_extractor(run / "model.pt")
-        torch.manual_seed(seed)
-        extractors = {"pretext": trained, "random weights": SDAIEExtractor(ExtractorConfig()).eval()}
-        line = {"seed": seed}
-        for kind, extractor in extractors.items():
-            for key, auc in held_out_aucs(extractor, root).items():
-                results[kind].setdefault(key, []).append(auc)
-                line[f"{kind}/{key[0]}/{key[1]}"] = round(auc, 3)
-        line["seconds"] = round(time.perf_counter() - started)
-        print(json.dumps(line), flush=True)
+        aucs = one_seed(args.work, seed, config)
+        means = {d: statistics.mean(aucs[d].values()) for d in DETECTORS}
+        rows.append((seed, aucs, means))
+        print(json.dumps({"seed": seed, "aucs": aucs, "seconds": round(time.perf_counter() - started)}), flush=True)
 
-    print(f"\nOne-class ROC AUC, held-out photos against each stand-in; size {data}, pretext {args.steps} steps, "
-          f"lr {args.lr:g}, batch {args.batch}; seeds {args.seeds}\n")
-    print("| extractor | mixture | stand-in | per seed | median | min |")
-    print("|---|---|---|---|---|---|")
-    for kind, table in results.items():
-        for (name, g), values in table.items():
-            per_seed = ", ".join(f"{v:.2f}" for v in values)
-            print(f"| {kind} | {name} | {g.removeprefix('standin_')} | {per_seed} | {statistics.median(values):.2f} | {min(values):.2f} |")
+    demo = config["demo"]
+    print(f"\nOne-class ROC AUC, held-out photos against each stand-in ({' + '.join(map(str, args.config))}: {demo['cameras']} cameras x "
+          f"{demo['photos_per_camera']} photos, stand-ins finished {demo['standin_finish']}, pretext "
+          f"{config['pretext']['steps']} steps)\n")
+    generators = list(rows[0][1]["trained"])
+    print("| seed | " + " | ".join(f"{d}: mean ({', '.join(generators)})" for d in DETECTORS) + " | trained above both |")
+    print("|---" * (len(DETECTORS) + 2) + "|")
+    for seed, aucs, means in rows:
+        cells = [f"{means[d]:.3f} ({', '.join(f'{aucs[d][g]:.2f}' for g in generators)})" for d in DETECTORS]
+        above = means["trained"] > max(means["random weights"], means["SRM statistics"])
+        print(f"| {seed} | " + " | ".join(cells) + f" | {'yes' if above else 'no'} |")
+    wins = sum(m["trained"] > max(m["random weights"], m["SRM statistics"]) for _, _, m in rows)
+    print(f"\ntrained above both baselines at {wins} of {len(rows)} seeds")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sdaie.config import ConfigError, is_demo_dataset, load_config, tag_datasets, validate_config
+from sdaie.config import ConfigError, check_semantics, is_demo_dataset, load_config, tag_datasets, validate_config
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -34,6 +34,7 @@ def test_defaults_are_filled_in_nested_sections():
     }
     assert tag_datasets(config) == ["cams"]
     assert not is_demo_dataset(config, "cams")
+    assert config["demo"]["standin_finish"] == "none"
 
 
 @pytest.mark.parametrize(
@@ -50,6 +51,7 @@ def test_defaults_are_filled_in_nested_sections():
         ({"datasets": {"p": {"path": "x", "kind": "photo"}, "g": {"path": "y", "kind": "generated", "generator": "sd"}}, "tags": {"datasets": ["g"]}}, "only photo datasets"),
         ({"datasets": {"bad name": {"path": "x", "kind": "photo"}}}, "does not match"),
         (minimal(oneclass={"reg_covar": "shrink"}), "oneclass/reg_covar: 'shrink' is not valid"),
+        (minimal(demo={"standin_finish": "jpeg"}), "is not one of"),
     ],
 )
 def test_invalid_configs_give_clear_errors(config, message):
@@ -118,3 +120,19 @@ def test_snakemake_stops_before_any_job_on_overlapping_datasets(tmp_path):
     assert result.returncode != 0
     assert "dataset 'this_year'" in output and "lies inside dataset 'everything'" in output
     assert "Job stats" not in output and not (tmp_path / "results").exists()
+
+
+def test_photo_like_demo_overlay_is_a_complete_demo_in_its_own_folder():
+    """configs/demo_photo_like.yaml over config.yaml (as `snakemake --configfile` merges them): valid, every
+    dataset built by the demo rule under its own results folder, the stand-ins finished."""
+    from snakemake.utils import update_config
+
+    root = Path(__file__).resolve().parents[1]
+    merged: dict = {}
+    for name in ("config.yaml", "configs/demo_photo_like.yaml"):
+        update_config(merged, yaml.safe_load((root / name).read_text()))
+    config = validate_config(merged)
+    check_semantics(config)
+    assert config["demo"]["standin_finish"] == "photo_like"
+    assert all(is_demo_dataset(config, name) for name in config["datasets"])
+    assert all(d["path"].startswith(config["results"] + "/") for d in config["datasets"].values())

@@ -121,7 +121,8 @@ def test_rebuild_replaces_a_demo_but_not_other_directories(tmp_path):
 
 @pytest.mark.parametrize(
     "kwargs",
-    [dict(cameras=3), dict(cameras=len(CAMERAS) + 1), dict(width=100), dict(height=32), dict(photos_per_camera=-1)],
+    [dict(cameras=3), dict(cameras=len(CAMERAS) + 1), dict(width=100), dict(height=32), dict(photos_per_camera=-1),
+     dict(standin_finish="jpeg")],
 )
 def test_invalid_arguments(tmp_path, kwargs):
     with pytest.raises(ValueError):
@@ -134,3 +135,23 @@ def test_all_cameras_are_supported_and_distinct():
     assert len({c.slug for c in CAMERAS}) == len({(c.make, c.model) for c in CAMERAS}) == 6
     assert len({c.make for c in CAMERAS[:4]}) >= 2
     assert len({c.demosaic for c in CAMERAS[:4]}) == 4 and len({c.cfa for c in CAMERAS[:4]}) == 4
+
+
+def test_photo_like_stand_ins_are_jpeg_without_exif_and_leave_photos_unchanged(built, tmp_path):
+    out, _ = built
+    finished = tmp_path / "finished"
+    build_demo(finished, seed=1, standin_finish="photo_like", **SMALL)
+    assert json.loads((finished / "dataset.json").read_text())["standin_finish"] == "photo_like"
+    assert json.loads((out / "dataset.json").read_text())["standin_finish"] == "none"
+    for name in GENERATORS:
+        files = sorted((finished / "generated" / name).iterdir())
+        assert [f.name for f in files] == [f"{name}_{i:04d}.jpg" for i in range(3)]
+        for f in files:
+            with Image.open(f) as im:
+                assert im.format == "JPEG" and im.size == (128, 96) and im.mode == "RGB"
+                assert not im.getexif()  # no camera metadata: nothing in EXIF gives them away either
+    rows = [r for r in read_manifest(finished) if r["kind"] == "generated"]
+    assert {r["path"].rsplit(".", 1)[1] for r in rows} == {"jpg"} and len(rows) == 6
+    photos_before = {k: v for k, v in digest_tree(out).items() if k.startswith("photos/")}
+    photos_after = {k: v for k, v in digest_tree(finished).items() if k.startswith("photos/")}
+    assert photos_before == photos_after

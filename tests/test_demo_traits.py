@@ -177,3 +177,26 @@ def test_standins_have_scene_content_like_photos():
         assert img.shape == (H, W, 3) and img.dtype == np.uint8
         assert 40 < img.mean() < 200 and img.std() > 20
         assert style in range(4)
+
+
+def test_photo_like_finish_brings_stand_in_noise_to_the_photos_level():
+    """The finishing adds noise to the smooth denoiser stand-in: its flat-area noise moves from far below
+    the photos' (see above) into their range, and the result is a JPEG of the same size."""
+    import io
+
+    from PIL import Image
+
+    from sdaie.demo.standins import finish_like_photo
+
+    raw = [make_standin("standin_denoiser", np.random.default_rng(k), W, H)[1] for k in range(4)]
+    finished = []
+    for k, img in enumerate(raw):
+        with Image.open(io.BytesIO(finish_like_photo(np.random.default_rng(k), img))) as im:
+            assert im.format == "JPEG" and im.size == (W, H)
+            finished.append(np.asarray(im.convert("RGB")))
+    photos = [flat_area_noise(jpeg_pixels(c, sample_capture(c, np.random.default_rng(k), W), scene_seed=40 + k))
+              for c in CAMERAS[:4] for k in range(2)]
+    before = np.median([flat_area_noise(x) for x in raw])
+    after = np.median([flat_area_noise(x) for x in finished])
+    assert after > 2 * before, (before, after)
+    assert min(photos) / 2 < after < 2 * max(photos), (after, photos)

@@ -18,6 +18,7 @@ if __name__ == "__main__":
             generated_per_set=demo["generated_per_set"],
             width=demo["width"],
             height=demo["height"],
+            standin_finish=demo["standin_finish"],
             workers=snakemake.threads,
         )
         log.info("demo data written to %s: %s", snakemake.output[0], summary)

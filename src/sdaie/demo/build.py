@@ -3,7 +3,7 @@
 Layout of ``out_dir``::
 
     photos/<camera_slug>/<camera_slug>_0000.jpg ...     JPEG with EXIF written by exiftool
-    generated/standin_upconv/standin_upconv_0000.png    PNG, no EXIF
+    generated/standin_upconv/standin_upconv_0000.png    PNG, no EXIF (JPEG with standin_finish "photo_like")
     generated/standin_denoiser/standin_denoiser_0000.png
     manifest.csv                                        one row per file: the true simulated values
     dataset.json                                        build parameters, cameras and generators
@@ -35,9 +35,10 @@ from .exif_writer import ExifWriter, choose_omitted, exif_arguments, true_tag_va
 from .exposure import sample_capture
 from .pipeline import encode_jpeg, render_photo
 from .scenes import SCENE_STYLES, render_scene
-from .standins import GENERATORS, make_standin
+from .standins import GENERATORS, finish_like_photo, make_standin
 
 FORMAT_VERSION = 1
+STANDIN_FINISHES = ("photo_like", "none")
 MANIFEST_COLUMNS: tuple[str, ...] = (
     "path", "kind", "source", "make", "model", "lens_model", "software", "datetime_original",
     "iso", "f_number", "exposure_time", "focal_length", "focal_length_35mm", "exposure_program",
@@ -79,11 +80,12 @@ class _Task:
     width: int
     height: int
     root: str
+    finish: str = "none"
 
     @property
     def relpath(self) -> str:
         top = "photos" if self.kind == "photo" else "generated"
-        ext = "jpg" if self.kind == "photo" else "png"
+        ext = "jpg" if self.kind == "photo" or self.finish == "photo_like" else "png"
         return f"{top}/{self.source}/{self.source}_{self.index:04d}.{ext}"
 
     def rngs(self) -> tuple[np.random.Generator, np.random.Generator, np.random.Generator]:
@@ -134,9 +136,13 @@ def _photo(task: _Task, camera: CameraSpec) -> tuple[dict, list[str]]:
 def _generated(task: _Task) -> tuple[dict, list[str]]:
     meta_rng, _, _ = task.rngs()
     style, img = make_standin(task.source, meta_rng, task.width, task.height)
-    buf = io.BytesIO()
-    Image.fromarray(img, "RGB").save(buf, "PNG", optimize=False, compress_level=6)
-    (Path(task.root) / task.relpath).write_bytes(buf.getvalue())
+    if task.finish == "photo_like":
+        data = finish_like_photo(meta_rng, img)
+    else:
+        buf = io.BytesIO()
+        Image.fromarray(img, "RGB").save(buf, "PNG", optimize=False, compress_level=6)
+        data = buf.getvalue()
+    (Path(task.root) / task.relpath).write_bytes(data)
     row = {"path": task.relpath, "kind": "generated", "source": task.source,
            "scene_style": SCENE_STYLES[style], "width": task.width, "height": task.height}
     return row, []
@@ -197,10 +203,14 @@ def build_demo(
     height: int = 384,
     progress: bool = False,
     workers: int | None = None,
+    standin_finish: str = "none",
 ) -> DemoSummary:
     """Build the demo dataset into ``out_dir`` (replacing a previous demo build there).
 
     ``cameras`` picks the first N of the simulated camera models (4 to ``len(CAMERAS)``).
+    ``standin_finish`` is ``"none"`` (the stand-ins are written as they come out of the synthesis, as
+    PNG: a detector may then tell them from the JPEG photos by format alone) or ``"photo_like"`` (they
+    get photo-like noise and JPEG compression first, ``standins.finish_like_photo``).
     ``workers`` processes render images in parallel (default: the available cores, at most 8); the
     result does not depend on it.
     """
@@ -211,6 +221,8 @@ def build_demo(
         raise ValueError(f"width and height must be multiples of 8 and at least 64, got {width} x {height}")
     if photos_per_camera < 0 or generated_per_set < 0:
         raise ValueError("counts must not be negative")
+    if standin_finish not in STANDIN_FINISHES:
+        raise ValueError(f"standin_finish must be one of {', '.join(STANDIN_FINISHES)}, got {standin_finish!r}")
     if not 0 <= seed < 2**63:
         raise ValueError("seed must be a non-negative integer")
 
@@ -222,7 +234,8 @@ def build_demo(
     # Longest tasks first, so the pool's tail is short.
     for gi, name in enumerate(generators):
         (tmp / "generated" / name).mkdir(parents=True)
-        tasks += [_Task("generated", name, gi, i, seed, width, height, str(tmp)) for i in range(generated_per_set)]
+        tasks += [_Task("generated", name, gi, i, seed, width, height, str(tmp), standin_finish)
+                  for i in range(generated_per_set)]
     for camera in specs:
         (tmp / "photos" / camera.slug).mkdir(parents=True)
         ci = CAMERAS.index(camera)
@@ -269,6 +282,7 @@ def build_demo(
         "height": height,
         "photos_per_camera": photos_per_camera,
         "generated_per_set": generated_per_set,
+        "standin_finish": standin_finish,
         "cameras": [{"slug": c.slug, "make": c.make, "model": c.model, "cfa": c.cfa, "demosaic": c.demosaic,
                      "description": c.summary} for c in specs],
         "generators": [{"name": g, "description": d} for g, d in GENERATORS.items()],

@@ -22,6 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         help="images per generated stand-in set (default 40)")
     parser.add_argument("--width", type=int, default=512, help="image width, multiple of 8 (default 512)")
     parser.add_argument("--height", type=int, default=384, help="image height, multiple of 8 (default 384)")
+    parser.add_argument("--standin-finish", choices=("photo_like", "none"), default="none",
+                        help="photo_like: the stand-ins get photo-like noise and JPEG compression; none (default): "
+                        "written as synthesised, PNG")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: cores, max 8)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
@@ -40,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
         height=args.height,
         progress=not args.quiet,
         workers=args.workers,
+        standin_finish=args.standin_finish,
     )
     print(
         f"demo dataset: {summary.photos} photos from {len(summary.cameras)} simulated cameras, "

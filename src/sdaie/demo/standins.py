@@ -21,12 +21,21 @@ the fine structure that each synthesis process leaves, not in the picture conten
     current sample, and the sampler re-noises with decreasing noise (eta > 0). The result has the smooth,
     low-noise, slightly blotchy textures of diffusion output, with no sensor noise, CFA or JPEG traces.
 
-Both write PNG without any EXIF.
+With ``standin_finish: photo_like`` both are then *finished like photos* (``finish_like_photo``): signal-dependent noise at
+the photos' levels, added to every RGB value independently, and JPEG compression at the cameras'
+qualities. What they then share with the photos: scene content, overall noise level, JPEG format and
+quantization. What they lack: everything a camera's pipeline leaves -- colour filter array sampling
+and demosaicing, sensor noise shaped by noise reduction and sharpening, a camera's own JPEG tables,
+optics. They are written as JPEG without EXIF. By default (``standin_finish: none``, the README's
+demo) they stay as synthesised and are written as PNG.
 """
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
+from PIL import Image
 from scipy import ndimage
 
 from .scenes import SCENE_STYLES, area_downsample, blur_large, pink_noise, render_scene
@@ -184,3 +193,41 @@ def make_standin(generator: str, rng: np.random.Generator, width: int, height: i
     else:
         raise ValueError(f"unknown stand-in generator {generator!r}")
     return style, (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+# ----------------------------------------------------------------------------------------------
+# Photo-like finishing: noise and JPEG as photos have them, without a camera pipeline
+# ----------------------------------------------------------------------------------------------
+
+FINISH_QUALITIES = (75, 80, 85, 88, 90, 92, 95)  # the libjpeg qualities of the simulated cameras' range
+
+
+def finish_like_photo(rng: np.random.Generator, img: np.ndarray, *, full_well: tuple[float, float] = (150.0, 6000.0),
+                      grain: tuple[float, float] = (0.0, 0.0)) -> bytes:
+    """Give a stand-in (uint8 RGB) the noise and JPEG statistics of a photo, but no camera pipeline.
+
+    Signal-dependent Gaussian noise (shot plus read noise, in linear light, at a level drawn over the
+    photos' ISO range) is added to each RGB value independently -- no colour filter array, no
+    demosaicing, no noise reduction or sharpening that shapes a camera's noise -- and the result is
+    JPEG-compressed at a quality and chroma subsampling drawn from the cameras' range. ``full_well``
+    (electrons at white, drawn log-uniformly) and ``grain`` (a Gaussian blur, in pixels, of the noise
+    field) set the noise; with the defaults the denoiser stand-in's SRM residual statistics came
+    closest to the photos' (experiments/2026-12-04_demo_standins).
+    """
+    x = img.astype(_F32) / 255
+    lin = np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+    well = float(np.exp(rng.uniform(np.log(full_well[0]), np.log(full_well[1]))))
+    read = float(rng.uniform(1.0, 6.0))
+    sigma = np.sqrt(lin * well + read * read) / well
+    white = rng.standard_normal(lin.shape, dtype=_F32)
+    g = float(rng.uniform(*grain))
+    if g > 0.05:
+        white = ndimage.gaussian_filter(white, (g, g, 0), mode="mirror")
+        white /= white.std()
+    lin = np.clip(lin + sigma * white, 0, 1)
+    y = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * np.power(lin, 1 / 2.4) - 0.055)
+    out = (np.clip(y, 0, 1) * 255 + 0.5).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(out, "RGB").save(buf, "JPEG", quality=int(rng.choice(FINISH_QUALITIES)),
+                                     subsampling=int(rng.choice([0, 1, 2])), optimize=False)
+    return buf.getvalue()
