@@ -35,7 +35,7 @@ from .exif_writer import ExifWriter, choose_omitted, exif_arguments, true_tag_va
 from .exposure import sample_capture
 from .pipeline import encode_jpeg, render_photo
 from .scenes import SCENE_STYLES, render_scene
-from .standins import GENERATORS, finish_like_photo, make_standin
+from .standins import GENERATORS, make_photo_like_standin, make_standin
 
 FORMAT_VERSION = 1
 STANDIN_FINISHES = ("photo_like", "none")
@@ -135,10 +135,10 @@ def _photo(task: _Task, camera: CameraSpec) -> tuple[dict, list[str]]:
 
 def _generated(task: _Task) -> tuple[dict, list[str]]:
     meta_rng, _, _ = task.rngs()
-    style, img = make_standin(task.source, meta_rng, task.width, task.height)
     if task.finish == "photo_like":
-        data = finish_like_photo(meta_rng, img)
+        style, data = make_photo_like_standin(task.source, meta_rng, task.width, task.height)
     else:
+        style, img = make_standin(task.source, meta_rng, task.width, task.height)
         buf = io.BytesIO()
         Image.fromarray(img, "RGB").save(buf, "PNG", optimize=False, compress_level=6)
         data = buf.getvalue()

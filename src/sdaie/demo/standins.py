@@ -21,9 +21,10 @@ the fine structure that each synthesis process leaves, not in the picture conten
     current sample, and the sampler re-noises with decreasing noise (eta > 0). The result has the smooth,
     low-noise, slightly blotchy textures of diffusion output, with no sensor noise, CFA or JPEG traces.
 
-With ``standin_finish: photo_like`` both are then *finished like photos* (``finish_like_photo``): signal-dependent noise at
-the photos' levels, added to every RGB value independently, and JPEG compression at the cameras'
-qualities. What they then share with the photos: scene content, overall noise level, JPEG format and
+With ``standin_finish: photo_like`` (``make_photo_like_standin``) the upconv decoder also gets skip
+connections that carry the content's fine detail, and both are *finished like photos*
+(``finish_like_photo``): signal-dependent noise at the photos' levels, added to every RGB value
+independently, and JPEG compression at the cameras' qualities. What they then share with the photos: scene content, overall noise level, JPEG format and
 quantization. What they lack: everything a camera's pipeline leaves -- colour filter array sampling
 and demosaicing, sensor noise shaped by noise reduction and sharpening, a camera's own JPEG tables,
 optics. They are written as JPEG without EXIF. By default (``standin_finish: none``, the README's
@@ -87,8 +88,11 @@ def _mix(h: np.ndarray, m: np.ndarray) -> np.ndarray:
 
 
 def upconv_decoder(rng: np.random.Generator, content: np.ndarray, stages: int = 2, channels: int = 8,
-                   perturbation: float = 0.06) -> np.ndarray:
-    """Decode ``content`` (h x w x 3 in [0, 1]) through a seeded transposed-convolution decoder."""
+                   perturbation: float = 0.06, injection: float = 0.012, skip: float = 0.0) -> np.ndarray:
+    """Decode ``content`` (h x w x 3 in [0, 1]) through a seeded transposed-convolution decoder.
+
+    ``skip`` > 0 adds that share of the content's own fine detail (above ~1/8 cycle per pixel) to the
+    output, as a decoder with full-resolution skip connections (a U-Net) carries it."""
     h, w = content.shape[:2]
     f = 2**stages
     hp, wp = -(-h // f) * f, -(-w // f) * f
@@ -118,10 +122,13 @@ def upconv_decoder(rng: np.random.Generator, content: np.ndarray, stages: int = 
         lin = m @ lin
         bias = rng.uniform(0.6, 1.4, channels).astype(_F32)[:, None, None]
         x = np.where(x + bias > 0, x, 0.2 * (x + bias) - bias)  # leaky ReLU around a learned bias
-        x += 0.012 * rng.standard_normal(x.shape, dtype=_F32)  # noise injection
+        x += _F32(injection) * rng.standard_normal(x.shape, dtype=_F32)  # noise injection
     proj = np.linalg.inv(lin)[:3].astype(_F32)
     rgb = np.moveaxis(_mix(x, proj), 0, -1)[:h, :w]
-    return np.clip((rgb + 1) / 2, 0, 1)
+    out = (rgb + 1) / 2
+    if skip > 0:
+        out = out + _F32(skip) * (content - _blur(content, 1.5))
+    return np.clip(out, 0, 1)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -183,11 +190,12 @@ def diffusion_sampler(rng: np.random.Generator, content: np.ndarray, steps: int 
     return np.clip((x0 + 1) / 2, 0, 1)
 
 
-def make_standin(generator: str, rng: np.random.Generator, width: int, height: int) -> tuple[int, np.ndarray]:
+def make_standin(generator: str, rng: np.random.Generator, width: int, height: int, *,
+                 upconv_skip: float = 0.0) -> tuple[int, np.ndarray]:
     """Generate one stand-in image: (scene style, uint8 RGB h x w x 3)."""
     style, content = _content(rng, height, width)
     if generator == "standin_upconv":
-        img = upconv_decoder(rng, content)
+        img = upconv_decoder(rng, content, skip=upconv_skip)
     elif generator == "standin_denoiser":
         img = diffusion_sampler(rng, content)
     else:
@@ -231,3 +239,19 @@ def finish_like_photo(rng: np.random.Generator, img: np.ndarray, *, full_well: t
     Image.fromarray(out, "RGB").save(buf, "JPEG", quality=int(rng.choice(FINISH_QUALITIES)),
                                      subsampling=int(rng.choice([0, 1, 2])), optimize=False)
     return buf.getvalue()
+
+
+# Photo-like stand-ins: the upconv decoder gets skip connections (fine detail as photos have it) and each
+# generator is finished at the noise levels that bring its SRM residual statistics closest to the photos'
+# (experiments/2026-12-04_demo_standins/residual_match.py).
+PHOTO_LIKE: dict[str, dict] = {
+    "standin_upconv": {"upconv_skip": 0.8, "full_well": (600.0, 20000.0)},
+    "standin_denoiser": {"upconv_skip": 0.0, "full_well": (150.0, 6000.0)},
+}
+
+
+def make_photo_like_standin(generator: str, rng: np.random.Generator, width: int, height: int) -> tuple[int, bytes]:
+    """One photo-like stand-in: (scene style, JPEG bytes)."""
+    settings = PHOTO_LIKE[generator]
+    style, img = make_standin(generator, rng, width, height, upconv_skip=settings["upconv_skip"])
+    return style, finish_like_photo(rng, img, full_well=settings["full_well"])
