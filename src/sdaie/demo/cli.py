@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .build import STANDIN_FINISHES
 from .cameras import CAMERAS, MIN_CAMERAS
 
 
@@ -22,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         help="images per generated stand-in set (default 40)")
     parser.add_argument("--width", type=int, default=512, help="image width, multiple of 8 (default 512)")
     parser.add_argument("--height", type=int, default=384, help="image height, multiple of 8 (default 384)")
-    parser.add_argument("--standin-finish", choices=("photo_like", "none"), default="none",
+    parser.add_argument("--standin-finish", choices=STANDIN_FINISHES, default="none",
                         help="photo_like: the stand-ins get photo-like noise and JPEG compression; none (default): "
                         "written as synthesised, PNG")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: cores, max 8)")

@@ -101,6 +101,11 @@ def blur_large(img: np.ndarray, sigma: float) -> np.ndarray:
     return resize_linear(small, h, w)
 
 
+def linear_to_srgb(x: np.ndarray) -> np.ndarray:
+    """The sRGB transfer curve, linear light in [0, 1] -> encoded values (same dtype as ``x``)."""
+    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055)
+
+
 def _srgb_to_linear(c: np.ndarray) -> np.ndarray:
     c = np.asarray(c, dtype=np.float64)
     return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
@@ -549,5 +554,4 @@ def display(img: np.ndarray) -> np.ndarray:
     previews and for the generated stand-ins' content."""
     m = float(np.mean(img)) or 1.0
     x = np.clip(img * (0.18 / m), 0, 1)
-    y = np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055)
-    return (np.clip(y, 0, 1) * 255 + 0.5).astype(np.uint8)
+    return (np.clip(linear_to_srgb(x), 0, 1) * 255 + 0.5).astype(np.uint8)

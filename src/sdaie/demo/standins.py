@@ -39,7 +39,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from .scenes import SCENE_STYLES, area_downsample, blur_large, pink_noise, render_scene
+from .scenes import SCENE_STYLES, area_downsample, blur_large, linear_to_srgb, pink_noise, render_scene
 
 _F32 = np.float32
 GENERATORS: dict[str, str] = {
@@ -59,8 +59,7 @@ def _content(rng: np.random.Generator, height: int, width: int) -> tuple[int, np
     lum = scene @ np.array([0.2126, 0.7152, 0.0722], _F32)
     level = float(np.exp(np.mean(np.log(np.maximum(lum, 1e-4))))) * 0.6 + float(lum.mean()) * 0.4
     x = np.clip(scene * (0.2 / max(level, 1e-6)), 0, 1)
-    y = np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055)
-    return style, y.astype(_F32)
+    return style, linear_to_srgb(x).astype(_F32)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -88,7 +87,7 @@ def _mix(h: np.ndarray, m: np.ndarray) -> np.ndarray:
 
 
 def upconv_decoder(rng: np.random.Generator, content: np.ndarray, stages: int = 2, channels: int = 8,
-                   perturbation: float = 0.06, injection: float = 0.012, skip: float = 0.0) -> np.ndarray:
+                   perturbation: float = 0.06, skip: float = 0.0) -> np.ndarray:
     """Decode ``content`` (h x w x 3 in [0, 1]) through a seeded transposed-convolution decoder.
 
     ``skip`` > 0 adds that share of the content's own fine detail (above ~1/8 cycle per pixel) to the
@@ -122,7 +121,7 @@ def upconv_decoder(rng: np.random.Generator, content: np.ndarray, stages: int = 
         lin = m @ lin
         bias = rng.uniform(0.6, 1.4, channels).astype(_F32)[:, None, None]
         x = np.where(x + bias > 0, x, 0.2 * (x + bias) - bias)  # leaky ReLU around a learned bias
-        x += _F32(injection) * rng.standard_normal(x.shape, dtype=_F32)  # noise injection
+        x += 0.012 * rng.standard_normal(x.shape, dtype=_F32)  # noise injection
     proj = np.linalg.inv(lin)[:3].astype(_F32)
     rgb = np.moveaxis(_mix(x, proj), 0, -1)[:h, :w]
     out = (rgb + 1) / 2
@@ -233,8 +232,7 @@ def finish_like_photo(rng: np.random.Generator, img: np.ndarray, *, full_well: t
         white = ndimage.gaussian_filter(white, (g, g, 0), mode="mirror")
         white /= white.std()
     lin = np.clip(lin + sigma * white, 0, 1)
-    y = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * np.power(lin, 1 / 2.4) - 0.055)
-    out = (np.clip(y, 0, 1) * 255 + 0.5).astype(np.uint8)
+    out = (np.clip(linear_to_srgb(lin), 0, 1) * 255 + 0.5).astype(np.uint8)
     buf = io.BytesIO()
     Image.fromarray(out, "RGB").save(buf, "JPEG", quality=int(rng.choice(FINISH_QUALITIES)),
                                      subsampling=int(rng.choice([0, 1, 2])), optimize=False)
