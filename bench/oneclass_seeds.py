@@ -51,7 +51,8 @@ from sdaie.tags.normalize import normalize_tables
 from sdaie.train.pretext import PretextConfig, train_pretext
 
 CPU = torch.device("cpu")
-DETECTORS = ("trained", "random weights", "SRM statistics")
+SRM = "SRM statistics"
+DETECTORS = ("trained", "random weights", SRM)
 
 
 def prepare(root: Path, seed: int, config: dict) -> Path:
@@ -76,12 +77,12 @@ def prepare(root: Path, seed: int, config: dict) -> Path:
     return root
 
 
-def features(files: list[Path], extractor, patching: Patching) -> tuple[np.ndarray, np.ndarray]:
-    """(network features, SRM statistics) of each file."""
-    scored = list(score_files(files, [Network("feature", extractor)], patching, CPU,
-                              statistics={"srm": srm_statistics}))
-    return (np.array([r.variants[0].outputs["feature"].astype(np.float64) for r in scored]),
-            np.array([r.variants[0].outputs["srm"] for r in scored]))
+def features(files: list[Path], extractors: dict, patching: Patching) -> dict[str, np.ndarray]:
+    """Each extractor's features and the SRM statistics of each file (every file decoded once)."""
+    scored = list(score_files(files, [Network(name, e) for name, e in extractors.items()], patching, CPU,
+                              statistics={SRM: srm_statistics}))
+    return {name: np.array([r.variants[0].outputs[name].astype(np.float64) for r in scored])
+            for name in [*extractors, SRM]}
 
 
 def held_out_aucs(fit: np.ndarray, test: np.ndarray, generated: dict[str, np.ndarray], settings: GMMSettings) -> dict:
@@ -113,15 +114,12 @@ def one_seed(work: Path, seed: int, config: dict) -> dict[str, dict[str, float]]
     patching = Patching.from_config(config["features"])
     oneclass = {k: v for k, v in config["oneclass"].items() if k in GMMSettings.__dataclass_fields__}
     settings = GMMSettings(**oneclass)
-    out = {}
-    for name, extractor in (("trained", trained), ("random weights", random)):
-        fit, fit_srm = features(split_files["oneclass_fit"], extractor, patching)
-        test, test_srm = features(split_files["test"], extractor, patching)
-        gen = {g: features(files, extractor, patching) for g, files in generated.items()}
-        out[name] = held_out_aucs(fit, test, {g: v[0] for g, v in gen.items()}, settings)
-        if name == "random weights":
-            out["SRM statistics"] = held_out_aucs(fit_srm, test_srm, {g: v[1] for g, v in gen.items()}, settings)
-    return out
+    extractors = {"trained": trained, "random weights": random}
+    fit = features(split_files["oneclass_fit"], extractors, patching)
+    test = features(split_files["test"], extractors, patching)
+    gen = {g: features(files, extractors, patching) for g, files in generated.items()}
+    return {name: held_out_aucs(fit[name], test[name], {g: v[name] for g, v in gen.items()}, settings)
+            for name in DETECTORS}
 
 
 def main() -> None:
