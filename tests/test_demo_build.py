@@ -26,6 +26,16 @@ def read_manifest(root: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+def assert_stand_ins(folder: Path, name: str, extension: str, image_format: str) -> None:
+    """SMALL's three stand-ins of ``name`` in ``folder``: named in order, of the format and size, no EXIF."""
+    files = sorted(folder.iterdir())
+    assert [f.name for f in files] == [f"{name}_{i:04d}.{extension}" for i in range(3)]
+    for f in files:
+        with Image.open(f) as im:
+            assert im.format == image_format and im.size == (128, 96) and im.mode == "RGB"
+            assert not im.getexif()  # no camera metadata: nothing in EXIF gives them away either
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo") / "data"
@@ -46,11 +56,7 @@ def test_layout_counts_and_sizes(built):
             with Image.open(f) as im:
                 assert im.format == "JPEG" and im.size == (128, 96) and im.mode == "RGB"
     for name in GENERATORS:
-        files = sorted((out / "generated" / name).iterdir())
-        assert [f.name for f in files] == [f"{name}_{i:04d}.png" for i in range(3)]
-        for f in files:
-            with Image.open(f) as im:
-                assert im.format == "PNG" and im.size == (128, 96) and im.mode == "RGB"
+        assert_stand_ins(out / "generated" / name, name, "png", "PNG")
     assert not out.with_name(out.name + ".tmp").exists()
     assert {p.name for p in out.iterdir()} == {"photos", "generated", "manifest.csv", "dataset.json"}
 
@@ -144,12 +150,7 @@ def test_photo_like_stand_ins_are_jpeg_without_exif_and_leave_photos_unchanged(b
     assert json.loads((finished / "dataset.json").read_text())["standin_finish"] == "photo_like"
     assert json.loads((out / "dataset.json").read_text())["standin_finish"] == "none"
     for name in GENERATORS:
-        files = sorted((finished / "generated" / name).iterdir())
-        assert [f.name for f in files] == [f"{name}_{i:04d}.jpg" for i in range(3)]
-        for f in files:
-            with Image.open(f) as im:
-                assert im.format == "JPEG" and im.size == (128, 96) and im.mode == "RGB"
-                assert not im.getexif()  # no camera metadata: nothing in EXIF gives them away either
+        assert_stand_ins(finished / "generated" / name, name, "jpg", "JPEG")
     rows = [r for r in read_manifest(finished) if r["kind"] == "generated"]
     assert {r["path"].rsplit(".", 1)[1] for r in rows} == {"jpg"} and len(rows) == 6
     photos_before = {k: v for k, v in digest_tree(out).items() if k.startswith("photos/")}
