@@ -46,3 +46,25 @@ def pytest_runtest_makereport(item, call):
     if REQUIRE_SHARED and report.skipped and SHARED_REASON in str(report.longrepr):
         report.outcome = "failed"
         report.longrepr = f"SDAIE_REQUIRE_SHARED=1 and the shared data is missing: {report.longrepr}"
+
+
+# The suite runs on 2 workers, one test file each at a time (`-n 2 --dist loadfile`), handed out in
+# collection order. Files that take minutes go first, longest first (from `--durations` on 2 cores),
+# so that no long file starts last and runs alone while the other worker idles.
+LONGEST_FIRST = ["test_workflow.py", "test_dvc.py", "test_demo_detection.py", "test_signals.py", "test_slurm.py",
+                 "test_published_pipeline.py", "test_pretext_train.py", "test_premise_pipeline.py",
+                 "test_gpu_bundle.py", "test_official_parity.py", "test_bad_models_and_corpus.py", "test_train_launch.py"]
+
+
+def pytest_configure(config):
+    """Under pytest-xdist each worker computes with one thread: two workers share the 2 cores, and more
+    threads than cores slow both down (the library sets its own count where a config names one)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+
+        torch.set_num_threads(1)
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: position for position, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(LONGEST_FIRST)))  # stable: order within a file kept

@@ -54,7 +54,8 @@ def project(tmp_path_factory) -> Path:
     assert len(photos) == 12
     for photo in photos:
         shutil.copy2(photo, cams / photo.name)
-    config = tiny_config(evaluate={"perturbations": EVAL_PERTURBATIONS})
+    # config.yaml's 2 compute threads (fixed whatever --cores); 3 EXIF shards, so that a refresh can leave some alone
+    config = tiny_config(threads=2, exif={"shards": 3, "batch_size": 4, "threads": 1}, evaluate={"perturbations": EVAL_PERTURBATIONS})
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     snakemake(workdir, "--cores", "2")
     return workdir
