@@ -48,23 +48,26 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"SDAIE_REQUIRE_SHARED=1 and the shared data is missing: {report.longrepr}"
 
 
-# The suite runs on 2 workers, one test file each at a time (`-n 2 --dist loadfile`), handed out in
-# collection order. Files that take minutes go first, longest first (from `--durations` on 2 cores),
-# so that no long file starts last and runs alone while the other worker idles.
-LONGEST_FIRST = ["test_workflow.py", "test_dvc.py", "test_demo_detection.py", "test_signals.py", "test_slurm.py",
-                 "test_published_pipeline.py", "test_pretext_train.py", "test_premise_pipeline.py",
-                 "test_gpu_bundle.py", "test_official_parity.py", "test_bad_models_and_corpus.py", "test_train_launch.py"]
+# The suite runs on 2 workers, one test file at a time each (`-n 2 --dist loadfile`). pytest-xdist hands
+# each worker a first batch of files in collection order (an eighth of them each), then one more file
+# whenever a worker has 2 or fewer waiting. The files that take minutes therefore come last, longest
+# first (from `--durations` on 2 cores): put first, they would all land in the first worker's batch.
+# Estimated by replaying that scheduling on one run's file times: 1,320 s of wall time with these files
+# last, 1,568 s in alphabetical order (the run took 1,552 s), 1,646 s with them first; 1,254 s at best.
+SLOW_FILES = ["test_workflow.py", "test_dvc.py", "test_demo_detection.py", "test_signals.py", "test_slurm.py",
+               "test_published_pipeline.py", "test_pretext_train.py", "test_premise_pipeline.py",
+               "test_gpu_bundle.py", "test_official_parity.py", "test_bad_models_and_corpus.py", "test_train_launch.py"]
 
 
 def pytest_configure(config):
-    """Under pytest-xdist each worker computes with one thread: two workers share the 2 cores, and more
-    threads than cores slow both down (the library sets its own count where a config names one)."""
+    """Under pytest-xdist each worker, and every process it starts, computes with one thread unless told
+    otherwise (a pipeline job takes its count from the config): two workers share the 2 cores, and more
+    threads than cores slow both down. Set before torch is imported, so a test's own training and a
+    trainer it starts as a subprocess use the same count, and give the same weights."""
     if os.environ.get("PYTEST_XDIST_WORKER"):
-        import torch
-
-        torch.set_num_threads(1)
+        os.environ["OMP_NUM_THREADS"] = "1"
 
 
 def pytest_collection_modifyitems(config, items):
-    rank = {name: position for position, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(LONGEST_FIRST)))  # stable: order within a file kept
+    rank = {name: position for position, name in enumerate(SLOW_FILES, start=1)}
+    items.sort(key=lambda item: rank.get(item.path.name, 0))  # stable: the order within a file is kept
