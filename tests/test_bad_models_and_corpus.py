@@ -22,9 +22,9 @@ from PIL import Image
 from sdaie.cli import main
 from sdaie.detect.binary import BinaryDetector
 from sdaie.detect.features import Patching
-from sdaie.detect.oneclass import GMMSettings, OneClassDetector, state_fingerprint
+from sdaie.detect.oneclass import GMMSettings, OneClassDetector
 from sdaie.model.backbone import SDAIEExtractor
-from sdaie.model.checkpoint import save_binary, save_extractor
+from sdaie.model.checkpoint import save_binary, save_extractor, state_fingerprint
 
 
 @pytest.fixture(scope="module")

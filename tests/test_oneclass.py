@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from sdaie.errors import InputError
-from sdaie.detect.oneclass import ExtractorMismatch, GMMSettings, OneClassDetector, state_fingerprint
+from sdaie.detect.oneclass import ExtractorMismatch, GMMSettings, OneClassDetector
+from sdaie.model.checkpoint import state_fingerprint
 
 
 def real_features(n, seed=0, d=12):

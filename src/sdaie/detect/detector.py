@@ -23,10 +23,10 @@ import torch
 
 from sdaie.detect.features import Patching
 from sdaie.detect.pipeline import Network, Scored, default_workers, score_files
-from sdaie.detect.oneclass import OneClassDetector, state_fingerprint
+from sdaie.detect.oneclass import OneClassDetector
 from sdaie.exif.listing import list_files
 from sdaie.errors import InputError
-from sdaie.model.checkpoint import load_binary, load_extractor
+from sdaie.model.checkpoint import load_binary, load_extractor, state_fingerprint
 from sdaie.progress import Progress
 from sdaie.train.common import pick_device
 

@@ -16,7 +16,8 @@ import torch
 
 from sdaie.detect.features import Patching
 from sdaie.detect.pipeline import Network, default_workers, score_files
-from sdaie.detect.oneclass import GMMSettings, OneClassDetector, state_fingerprint
+from sdaie.detect.oneclass import GMMSettings, OneClassDetector
+from sdaie.model.checkpoint import state_fingerprint
 from sdaie.errors import InputError
 from sdaie.progress import Progress
 

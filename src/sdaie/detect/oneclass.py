@@ -25,7 +25,6 @@ Loading against another extractor fails with a clear message.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -54,17 +53,6 @@ class GMMSettings:
 
 class ExtractorMismatch(ValueError):
     """A detector is used with features from another extractor than it was fitted on."""
-
-
-def state_fingerprint(state_dict: dict) -> str:
-    """SHA-256 (first 16 hex digits) over a model's parameter names, shapes and values."""
-    digest = hashlib.sha256()
-    for name in sorted(state_dict):
-        tensor = state_dict[name].detach().cpu().contiguous()
-        digest.update(name.encode())
-        digest.update(str(tuple(tensor.shape)).encode())
-        digest.update(tensor.float().numpy().tobytes())
-    return digest.hexdigest()[:16]
 
 
 LEDOIT_WOLF = "ledoit_wolf"

@@ -19,8 +19,7 @@ import torch
 
 from sdaie.detect.features import Patching
 from sdaie.detect.pipeline import Network, Statistic, default_workers, score_files
-from sdaie.detect.oneclass import state_fingerprint
-from sdaie.model.checkpoint import load_extractor
+from sdaie.model.checkpoint import load_extractor, state_fingerprint
 from sdaie.progress import Progress
 from sdaie.train.common import pick_device
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pyarrow as pa
 
 from sdaie.detect.binary_data import generated_split
-from sdaie.detect.oneclass import OneClassDetector, state_fingerprint
+from sdaie.detect.oneclass import OneClassDetector
 from sdaie.evaluate.baselines import RANDOM_ONECLASS, SRM_STATS, SRM_STATS_ID
 from sdaie.evaluate.scoring import Scorer, binary_scorer, gmm_scorer, srm_stats_scorer
-from sdaie.model.checkpoint import load_binary, load_extractor
+from sdaie.model.checkpoint import load_binary, load_extractor, state_fingerprint
 
 REAL, GENERATED = 0, 1
 DETECTORS = ("oneclass", "binary", RANDOM_ONECLASS, SRM_STATS)

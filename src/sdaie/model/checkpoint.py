@@ -13,6 +13,7 @@ a model of another kind raises `sdaie.errors.InputError` naming the file.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import torch
@@ -145,3 +146,14 @@ def copy_as_sdaie_model(source: str | Path, output: str | Path, kind: str, metri
         save_extractor(output, extractor, **meta, origin=state.get("source"))
     if metrics is not None:
         Path(metrics).write_text("step,kind,name,value\n")
+
+
+def state_fingerprint(state_dict: dict) -> str:
+    """SHA-256 (first 16 hex digits) over a model's parameter names, shapes and values."""
+    digest = hashlib.sha256()
+    for name in sorted(state_dict):
+        tensor = state_dict[name].detach().cpu().contiguous()
+        digest.update(name.encode())
+        digest.update(str(tuple(tensor.shape)).encode())
+        digest.update(tensor.float().numpy().tobytes())
+    return digest.hexdigest()[:16]

@@ -17,7 +17,7 @@ import torch
 
 from sdaie.errors import InputError
 from sdaie.model.backbone import ExtractorConfig, SDAIEExtractor
-from sdaie.model.checkpoint import save_binary, save_extractor
+from sdaie.model.checkpoint import save_binary, save_extractor, state_fingerprint
 from sdaie.model.official import OfficialCheckpoint, read_official
 
 
@@ -49,7 +49,7 @@ def _read(path: Path, kind: str, flag: str) -> OfficialCheckpoint:
 def import_weights(backbone: Path | None, binary: Path | None, output: Path) -> Iterator[str]:
     """Write pretext.pt (and binary.pt) into `output`; yields one line per thing done."""
     from sdaie.detect.binary import BinaryDetector
-    from sdaie.detect.oneclass import OneClassDetector, state_fingerprint
+    from sdaie.detect.oneclass import OneClassDetector
 
     official_backbone = _read(Path(backbone), "backbone", "backbone") if backbone else None
     official_binary = _read(Path(binary), "binary", "binary") if binary else None

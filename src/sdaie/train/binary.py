@@ -28,9 +28,8 @@ import torch
 from torch import nn
 
 from sdaie.detect.binary import Augmentation, BinaryDetector, augment_crop, balanced_class_weights, binary_loss, random_patches
-from sdaie.model.checkpoint import load_binary, load_extractor
 from sdaie.patches.dataset import PatchShards, epoch_order, patches_to_float
-from sdaie.detect.oneclass import state_fingerprint
+from sdaie.model.checkpoint import load_binary, load_extractor, state_fingerprint
 from sdaie.progress import ProgressLog
 from sdaie.train.common import (
     RunLock,
