@@ -17,8 +17,8 @@ import torch
 from sdaie.detect.features import Patching
 from sdaie.detect.pipeline import Network, default_workers, score_files
 from sdaie.detect.oneclass import GMMSettings, OneClassDetector
-from sdaie.model.checkpoint import state_fingerprint
 from sdaie.errors import InputError
+from sdaie.model.checkpoint import load_extractor, state_fingerprint
 from sdaie.progress import Progress
 
 
@@ -52,7 +52,6 @@ def fit_oneclass_on_files(paths: Iterable[str | Path], models: str | Path, setti
                           *, device: str = "auto", progress: bool = False) -> FitReport:
     """Fit and save MODELS/oneclass.npz from the readable images below `paths`; InputError when too few are readable."""
     from sdaie.detect.detector import PRETEXT, iter_image_paths
-    from sdaie.model.checkpoint import load_extractor
     from sdaie.train.common import pick_device
 
     models = Path(models)

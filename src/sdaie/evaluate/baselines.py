@@ -19,8 +19,8 @@ import torch
 
 from sdaie.detect.features import Patching
 from sdaie.detect.oneclass import GMMSettings, OneClassDetector
-from sdaie.model.checkpoint import state_fingerprint
 from sdaie.model.backbone import ExtractorConfig, SDAIEExtractor
+from sdaie.model.checkpoint import state_fingerprint
 from sdaie.patches.cut import readable_rows
 from sdaie.train.common import save_checkpoint
 
