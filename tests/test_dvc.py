@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 from conftest import shared_path
 import yaml
-from tiny_pipeline import tiny_config
+from tiny_pipeline import planned_jobs, tiny_config
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent  # the virtual environment's bin: dvc and snakemake
@@ -51,16 +51,6 @@ def run(cwd: Path, env: dict, *command: str, check: bool = True) -> subprocess.C
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(command)} failed ({result.returncode}) in {cwd}:\n{result.stdout}\n{result.stderr}")
     return result
-
-
-def planned_jobs(dry_run: subprocess.CompletedProcess) -> dict[str, int]:
-    """Job counts per rule from the table `snakemake -n` prints."""
-    counts = {}
-    for line in (dry_run.stdout + dry_run.stderr).splitlines():
-        match = re.match(r"^(\w+)\s+(\d+)$", line.strip())
-        if match and match.group(1) not in ("total", "job"):
-            counts[match.group(1)] = int(match.group(2))
-    return counts
 
 
 def project_files() -> list[str]:

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from test_workflow import planned_jobs, snakemake
-from tiny_pipeline import tiny_config
+from test_workflow import snakemake
+from tiny_pipeline import planned_jobs, tiny_config
 
 from sdaie.config import load_config
 from sdaie.model.backbone import SDAIEExtractor

@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 from conftest import shared_path
 import yaml
-from tiny_pipeline import tiny_config
+from tiny_pipeline import planned_jobs, tiny_config
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
@@ -32,16 +32,6 @@ def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.Compl
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
-
-
-def planned_jobs(dry_run: subprocess.CompletedProcess) -> dict[str, int]:
-    """Job counts per rule from the table a dry run prints."""
-    counts = {}
-    for line in (dry_run.stdout + dry_run.stderr).splitlines():
-        match = re.match(r"^(\w+)\s+(\d+)$", line.strip())
-        if match and match.group(1) not in ("total", "job"):
-            counts[match.group(1)] = int(match.group(2))
-    return counts
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,8 @@ x 4 images) plus a folder of the user's own photos, a few training steps, every 
 from __future__ import annotations
 
 import copy
+import re
+import subprocess
 
 BASE = {
     "results": "results",
@@ -36,3 +38,13 @@ def tiny_config(**sections: dict) -> dict:
     config = copy.deepcopy(BASE)
     config.update(copy.deepcopy(sections))
     return config
+
+
+def planned_jobs(dry_run: subprocess.CompletedProcess) -> dict[str, int]:
+    """Job counts per rule from the table that `snakemake -n` prints."""
+    counts = {}
+    for line in (dry_run.stdout + dry_run.stderr).splitlines():
+        match = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if match and match.group(1) not in ("total", "job"):
+            counts[match.group(1)] = int(match.group(2))
+    return counts
