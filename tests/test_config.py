@@ -122,9 +122,19 @@ def test_snakemake_stops_before_any_job_on_overlapping_datasets(tmp_path):
     assert "Job stats" not in output and not (tmp_path / "results").exists()
 
 
+def merged_over_config_yaml(overlay: Path) -> dict:
+    """config.yaml with an overlay merged in, as `snakemake --configfile config.yaml OVERLAY` merges them."""
+    from snakemake.utils import update_config
+
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    update_config(config, yaml.safe_load(overlay.read_text()))
+    return validate_config(config)
+
+
 def test_photo_like_demo_overlay_is_a_complete_demo_in_its_own_folder(tmp_path):
-    """`snakemake --configfile configs/demo_photo_like.yaml` over config.yaml: a real dry run plans the whole
-    demo, and every dataset lies below the overlay's own results folder, built by the demo rule."""
+    """`snakemake --configfile config.yaml configs/demo_photo_like.yaml`: a real dry run plans the whole
+    demo, every dataset lies below the overlay's own results folder, built by the demo rule, and the
+    training sizes stay config.yaml's (a --configfile replaces config.yaml, so both are named)."""
     import os
     import shutil
     import subprocess
@@ -134,14 +144,28 @@ def test_photo_like_demo_overlay_is_a_complete_demo_in_its_own_folder(tmp_path):
     overlay = REPO / "configs" / "demo_photo_like.yaml"
     result = subprocess.run(
         [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path),
-         "--configfile", str(overlay), "-n", "--cores", "1"],
+         "--configfile", str(tmp_path / "config.yaml"), str(overlay), "-n", "--cores", "1"],
         capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": os.pathsep.join(
             [str(REPO / "src"), os.environ.get("PYTHONPATH", "")])},
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     assert "demo_data" in output and "pretext_train" in output
-    config = validate_config(yaml.safe_load(overlay.read_text()))
+    config = merged_over_config_yaml(overlay)
+    demo = validate_config(yaml.safe_load((REPO / "config.yaml").read_text()))
     assert config["demo"]["standin_finish"] == "photo_like"
+    assert config["pretext"] == demo["pretext"] and config["features"] == demo["features"]
     assert all(is_demo_dataset(config, name) for name in config["datasets"]) and len(config["datasets"]) == 3
     assert all(d["path"].startswith(config["results"] + "/") for d in config["datasets"].values())
+    assert f"--configfile config.yaml configs/{overlay.name}" in overlay.read_text()
+
+
+def test_sweeps_overlay_changes_only_the_demo_perturbations():
+    overlay = REPO / "configs" / "demo_sweeps.yaml"
+    config = merged_over_config_yaml(overlay)
+    demo = validate_config(yaml.safe_load((REPO / "config.yaml").read_text()))
+    schema_default = validate_config({"datasets": demo["datasets"]})["evaluate"]["perturbations"]
+    assert config["evaluate"]["perturbations"] == schema_default
+    assert {k: v for k, v in config.items() if k != "evaluate"} == {k: v for k, v in demo.items() if k != "evaluate"}
+    assert set(demo["evaluate"]["perturbations"]) < set(schema_default)
+    assert f"--configfile config.yaml configs/{overlay.name}" in overlay.read_text()
