@@ -152,7 +152,7 @@ def test_photo_like_demo_overlay_is_a_complete_demo_in_its_own_folder(tmp_path):
     assert result.returncode == 0, output[-3000:]
     assert "demo_data" in output and "pretext_train" in output
     config = merged_over_config_yaml(overlay)
-    demo = validate_config(yaml.safe_load((REPO / "config.yaml").read_text()))
+    demo = load_config(REPO / "config.yaml")
     assert config["demo"]["standin_finish"] == "photo_like"
     assert config["pretext"] == demo["pretext"] and config["features"] == demo["features"]
     assert all(is_demo_dataset(config, name) for name in config["datasets"]) and len(config["datasets"]) == 3
@@ -163,7 +163,7 @@ def test_photo_like_demo_overlay_is_a_complete_demo_in_its_own_folder(tmp_path):
 def test_sweeps_overlay_changes_only_the_demo_perturbations():
     overlay = REPO / "configs" / "demo_sweeps.yaml"
     config = merged_over_config_yaml(overlay)
-    demo = validate_config(yaml.safe_load((REPO / "config.yaml").read_text()))
+    demo = load_config(REPO / "config.yaml")
     schema_default = validate_config({"datasets": demo["datasets"]})["evaluate"]["perturbations"]
     assert config["evaluate"]["perturbations"] == schema_default
     assert {k: v for k, v in config.items() if k != "evaluate"} == {k: v for k, v in demo.items() if k != "evaluate"}
