@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from threadpoolctl import threadpool_limits
 
 from .cameras import CAMERAS, EXIF_TAGS, CameraSpec, select_cameras
 from .exif_writer import ExifWriter, choose_omitted, exif_arguments, true_tag_values
@@ -212,7 +213,7 @@ def build_demo(
     PNG: a detector may then tell them from the JPEG photos by format alone) or ``"photo_like"`` (they
     get photo-like noise and JPEG compression first, ``standins.finish_like_photo``).
     ``workers`` processes render images in parallel (default: the available cores, at most 8); the
-    result does not depend on it.
+    result does not depend on it (numpy's BLAS runs single-threaded in every case).
     """
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
@@ -248,7 +249,9 @@ def build_demo(
         from tqdm import tqdm
 
         bar = tqdm(total=len(tasks), desc="demo data", unit="img", file=sys.stderr)
-    with ExifWriter() as writer:
+    # Single-threaded BLAS here as in the pool's workers: a product split over threads rounds
+    # differently, and the images would then depend on the worker count and the machine's cores.
+    with ExifWriter() as writer, threadpool_limits(1):
         if n_workers > 1:
             pool = _pool(n_workers)
             results = pool.imap(_run, tasks, chunksize=1)
