@@ -42,7 +42,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def render(rng: np.random.Generator, width: int, height: int, blur: float = 0.0) -> bytes:
-    _, content = standins._content(rng, height, width)
+    _, content = standins.scene_content(rng, height, width)
     if blur:
         content = ndimage.gaussian_filter(content, (blur, blur, 0), mode="mirror")
     return standins.finish_like_photo(rng, (np.clip(content, 0, 1) * 255 + 0.5).astype(np.uint8))

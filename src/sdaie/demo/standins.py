@@ -52,7 +52,7 @@ GENERATORS: dict[str, str] = {
 STYLE_PRIORS = (0.5, 0.25, 0.15, 0.1)  # standard, landscape, portrait, night (like the cameras' average)
 
 
-def _content(rng: np.random.Generator, height: int, width: int) -> tuple[int, np.ndarray]:
+def scene_content(rng: np.random.Generator, height: int, width: int) -> tuple[int, np.ndarray]:
     """Scene style and its neutral display rendering in [0, 1] (float32, h x w x 3)."""
     style = int(rng.choice(len(SCENE_STYLES), p=STYLE_PRIORS))
     scene = area_downsample(render_scene(rng, height, width, style, supersample=2), 2)
@@ -192,7 +192,7 @@ def diffusion_sampler(rng: np.random.Generator, content: np.ndarray, steps: int 
 def make_standin(generator: str, rng: np.random.Generator, width: int, height: int, *,
                  upconv_skip: float = 0.0) -> tuple[int, np.ndarray]:
     """Generate one stand-in image: (scene style, uint8 RGB h x w x 3)."""
-    style, content = _content(rng, height, width)
+    style, content = scene_content(rng, height, width)
     if generator == "standin_upconv":
         img = upconv_decoder(rng, content, skip=upconv_skip)
     elif generator == "standin_denoiser":
