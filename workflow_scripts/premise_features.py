@@ -7,17 +7,17 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-import torch
 
 from sdaie.detect.features import Patching
 from sdaie.detect.tables import readable_images, write_feature_table, write_features
 from sdaie.evaluate.baselines import SRM_STATS_ID
 from sdaie.evaluate.srm_stats import srm_statistics
 from sdaie.premise.plan import SRM_STATS
+from sdaie.threads import use_threads
 from sdaie.workflow_io import rule_logging
 
 with rule_logging(snakemake.log[0]) as log:
-    torch.set_num_threads(snakemake.threads)
+    use_threads(snakemake)
     images = readable_images(pq.read_table(snakemake.input.images), snakemake.wildcards.dataset)
     images = images.filter(pc.is_in(images.column("split"), value_set=pa.array(list(snakemake.params.splits))))
     patching = Patching.from_config(snakemake.params.options)

@@ -2,14 +2,13 @@
 
 from pathlib import Path
 
-import torch
-
 from sdaie.premise.measure import PremiseSettings
 from sdaie.premise.run import OUTPUTS, run_premise
+from sdaie.threads import use_threads
 from sdaie.workflow_io import rule_logging
 
 with rule_logging(snakemake.log[0]) as log:
-    torch.set_num_threads(snakemake.threads)
+    use_threads(snakemake)
     params = snakemake.params
     summary = run_premise(
         tags=Path(snakemake.input.tags),
