@@ -3,6 +3,10 @@
 import csv
 import hashlib
 import json
+import os
+import platform
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -95,6 +99,40 @@ def test_full_size_images_do_not_depend_on_the_worker_count(tmp_path):
     one = build_demo(tmp_path / "one", workers=1, **size)
     two = build_demo(tmp_path / "two", workers=2, **size)
     assert digest_tree(one.out_dir) == digest_tree(two.out_dir)
+
+
+_KERNELS_PROBE = (
+    "import json, numpy\n"
+    "from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__\n"
+    "from threadpoolctl import threadpool_info\n"
+    "print(json.dumps({'numpy': [f for f in __cpu_dispatch__ if __cpu_features__.get(f)],\n"
+    "                  'blas': sorted(str(i.get('architecture')) for i in threadpool_info())}))\n"
+)
+
+
+def _kernels(env: dict) -> dict:
+    """The SIMD targets numpy dispatches to and the BLAS kernels loaded, in a process with ``env``."""
+    done = subprocess.run([sys.executable, "-c", _KERNELS_PROBE], env=env, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
+def test_images_do_not_depend_on_the_cpus_simd_kernels(tmp_path):
+    """Another CPU runs other numpy SIMD kernels and other OpenBLAS kernels, whose results differ in the last
+    bits; the demo must still write the same bytes there (else content hashes, splits and every number
+    move between machines). Simulated here by forcing numpy to its baseline and OpenBLAS to an old core."""
+    native = {k: v for k, v in os.environ.items() if k not in ("NPY_DISABLE_CPU_FEATURES", "OPENBLAS_CORETYPE")}
+    forced = dict(native, OPENBLAS_CORETYPE="Prescott" if platform.machine() in ("x86_64", "AMD64") else "ARMV8")
+    dispatched = _kernels(native)["numpy"]
+    if dispatched:
+        forced["NPY_DISABLE_CPU_FEATURES"] = " ".join(dispatched)
+    assert _kernels(native) != _kernels(forced), "could not make this machine run other kernels"
+    trees = []
+    for name, env in (("native", native), ("forced", forced)):
+        subprocess.run([sys.executable, "-m", "sdaie.demo", str(tmp_path / name), "--seed", "0", "--cameras", "4",
+                        "--photos-per-camera", "2", "--generated-per-set", "2", "--workers", "1", "--quiet"],
+                       env=env, check=True, capture_output=True)
+        trees.append(digest_tree(tmp_path / name))
+    assert len(trees[0]) == 4 * 2 + 2 * 2 + 2 and trees[0] == trees[1]
 
 
 def test_same_seed_is_byte_identical_and_other_seed_differs(built, tmp_path):

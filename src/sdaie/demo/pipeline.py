@@ -33,9 +33,8 @@ from scipy import ndimage
 
 from .cameras import CameraSpec
 from .exposure import ILLUMINANTS, Capture
-from .scenes import area_downsample, blur_large, render_scene
+from .scenes import FLOAT, area_downsample, blur_large, mix_channels, render_scene
 
-_F32 = np.float32
 WAVELENGTH_UM = 0.55
 MIDDLE_GREY = 0.14  # raw level (fraction of saturation) the meter puts a metered grey at
 
@@ -63,16 +62,16 @@ def _fixed_patterns(slug: str, seed: int, h: int, w: int) -> tuple[np.ndarray, n
 
 def _fixed_patterns_uncached(camera: CameraSpec, seed: int, h: int, w: int):
     rng = np.random.default_rng(np.random.SeedSequence([seed, zlib.crc32(camera.slug.encode()), 7]))
-    prnu = rng.standard_normal((h, w), dtype=_F32)
+    prnu = rng.standard_normal((h, w), dtype=FLOAT)
     # PRNU has a little spatial correlation (micro-lens / pixel-layout effects).
     prnu = 0.8 * prnu + 0.6 * ndimage.uniform_filter(prnu, 3, mode="mirror")
     prnu = 1.0 + camera.prnu * prnu / prnu.std()
-    columns = rng.standard_normal(w).astype(_F32)
-    hot = np.zeros((h, w), _F32)
+    columns = rng.standard_normal(w).astype(FLOAT)
+    hot = np.zeros((h, w), FLOAT)
     n_hot = int(round(camera.hot_pixel_fraction * h * w))
     if n_hot:
         idx = rng.choice(h * w, n_hot, replace=False)
-        hot.flat[idx] = rng.exponential(1.0, n_hot).astype(_F32)
+        hot.flat[idx] = rng.exponential(1.0, n_hot).astype(FLOAT)
     for a in (prnu, columns, hot):
         a.setflags(write=False)
     return prnu, columns, hot
@@ -103,11 +102,11 @@ def mosaic(rgb: np.ndarray, layout: str) -> np.ndarray:
 
 def _conv(x: np.ndarray, k: np.ndarray) -> np.ndarray:
     # 'mirror' reflection keeps the CFA phase at the borders.
-    return ndimage.convolve(x, k.astype(_F32), mode="mirror")
+    return ndimage.convolve(x, k.astype(FLOAT), mode="mirror")
 
 
-_K_RB = np.array([[1, 2, 1], [2, 4, 2], [1, 2, 1]], _F32) / 4
-_K_G = np.array([[0, 1, 0], [1, 4, 1], [0, 1, 0]], _F32) / 4
+_K_RB = np.array([[1, 2, 1], [2, 4, 2], [1, 2, 1]], FLOAT) / 4
+_K_G = np.array([[0, 1, 0], [1, 4, 1], [0, 1, 0]], FLOAT) / 4
 
 
 def _bilinear(m: np.ndarray, masks: np.ndarray) -> np.ndarray:
@@ -117,12 +116,12 @@ def _bilinear(m: np.ndarray, masks: np.ndarray) -> np.ndarray:
 def _malvar(m: np.ndarray, masks: np.ndarray) -> np.ndarray:
     """Gradient-corrected linear interpolation (Malvar, He and Cutler, 2004)."""
     k_g = np.array([[0, 0, -1, 0, 0], [0, 0, 2, 0, 0], [-1, 2, 4, 2, -1], [0, 0, 2, 0, 0], [0, 0, -1, 0, 0]],
-                   _F32) / 8
+                   FLOAT) / 8
     k_row = np.array([[0, 0, 0.5, 0, 0], [0, -1, 0, -1, 0], [-1, 4, 5, 4, -1], [0, -1, 0, -1, 0],
-                      [0, 0, 0.5, 0, 0]], _F32) / 8  # colour at green, colour's neighbours in the row
+                      [0, 0, 0.5, 0, 0]], FLOAT) / 8  # colour at green, colour's neighbours in the row
     k_col = k_row.T
     k_diag = np.array([[0, 0, -1.5, 0, 0], [0, 2, 0, 2, 0], [-1.5, 0, 6, 0, -1.5], [0, 2, 0, 2, 0],
-                       [0, 0, -1.5, 0, 0]], _F32) / 8
+                       [0, 0, -1.5, 0, 0]], FLOAT) / 8
     g_at = _conv(m, k_g)
     row = _conv(m, k_row)
     col = _conv(m, k_col)
@@ -134,7 +133,7 @@ def _malvar(m: np.ndarray, masks: np.ndarray) -> np.ndarray:
     r_rows[np.nonzero(r_mask.any(axis=1))[0], :] = True
     g_rrow = g_mask & r_rows
     g_brow = g_mask & ~r_rows
-    out = np.empty((h, w, 3), _F32)
+    out = np.empty((h, w, 3), FLOAT)
     out[..., 1] = np.where(g_mask, m, g_at)
     out[..., 0] = np.where(r_mask, m, np.where(g_rrow, row, np.where(g_brow, col, diag)))
     out[..., 2] = np.where(b_mask, m, np.where(g_brow, row, np.where(g_rrow, col, diag)))
@@ -151,7 +150,7 @@ def _shift(x: np.ndarray, dy: int, dx: int) -> np.ndarray:
 
 def _colour_difference(m: np.ndarray, masks: np.ndarray, g: np.ndarray) -> np.ndarray:
     """R and B from interpolated colour differences (R - G, B - G) on a full green plane."""
-    out = np.empty(m.shape + (3,), _F32)
+    out = np.empty(m.shape + (3,), FLOAT)
     out[..., 1] = g
     for c in (0, 2):
         diff = _conv((m - g) * masks[c], _K_RB)
@@ -186,7 +185,7 @@ def _smooth_hue(m: np.ndarray, masks: np.ndarray) -> np.ndarray:
     eps = 0.01
     g = _conv(m * masks[1], _K_G)
     g = np.where(masks[1], m, g)
-    out = np.empty(m.shape + (3,), _F32)
+    out = np.empty(m.shape + (3,), FLOAT)
     out[..., 1] = g
     for c in (0, 2):
         ratio = _conv(((m + eps) / (g + eps)) * masks[c], _K_RB)
@@ -198,7 +197,7 @@ def _nearest(m: np.ndarray, masks: np.ndarray) -> np.ndarray:
     """Pixel replication within each 2 x 2 CFA cell (cheap ISPs): R and B copied, G averaged."""
     h, w = m.shape
     he, we = h - h % 2, w - w % 2
-    out = np.empty((h, w, 3), _F32)
+    out = np.empty((h, w, 3), FLOAT)
     cells = m[:he, :we].reshape(he // 2, 2, we // 2, 2)
     for c in range(3):
         mk = masks[c][:he, :we].reshape(he // 2, 2, we // 2, 2)
@@ -216,7 +215,7 @@ def _nearest(m: np.ndarray, masks: np.ndarray) -> np.ndarray:
 
 def demosaic(m: np.ndarray, layout: str, method: str) -> np.ndarray:
     """Reconstruct (h, w, 3) from a Bayer mosaic with one of ``cameras.DEMOSAIC_METHODS``."""
-    m = np.ascontiguousarray(m, dtype=_F32)
+    m = np.ascontiguousarray(m, dtype=FLOAT)
     masks = cfa_masks(layout, *m.shape)
     if method == "bilinear":
         return _bilinear(m, masks)
@@ -249,8 +248,8 @@ def diffraction_cutoff(camera: CameraSpec, f_number: float) -> float:
 
 def optical_transfer(camera: CameraSpec, capture: Capture, h: int, w: int, ss: int) -> list[np.ndarray]:
     """Per-channel OTFs (rfft2 layout) for an (h, w) image supersampled ``ss`` times per pixel."""
-    fy = (sfft.fftfreq(h) * ss).astype(_F32)[:, None]  # cycles per output pixel
-    fx = (sfft.rfftfreq(w) * ss).astype(_F32)[None, :]
+    fy = (sfft.fftfreq(h) * ss).astype(FLOAT)[:, None]  # cycles per output pixel
+    fx = (sfft.rfftfreq(w) * ss).astype(FLOAT)[None, :]
     rho = np.sqrt(fy * fy + fx * fx)
     s = np.minimum(rho / diffraction_cutoff(camera, capture.f_number), 1.0)
     otf = (2 / np.pi) * (np.arccos(s) - s * np.sqrt(1 - s * s))
@@ -263,7 +262,7 @@ def optical_transfer(camera: CameraSpec, capture: Capture, h: int, w: int, ss: i
     out = []
     for chroma in (1.2, 1.0, 1.3):  # longitudinal chromatic aberration: R and B a little softer
         sg = sigma * chroma
-        out.append((otf * np.exp(-2 * np.pi**2 * sg * sg * rho * rho)).astype(_F32))
+        out.append((otf * np.exp(-2 * np.pi**2 * sg * sg * rho * rho)).astype(FLOAT))
     return out
 
 
@@ -278,11 +277,11 @@ def apply_optics(img: np.ndarray, otfs: list[np.ndarray]) -> np.ndarray:
 
 def vignetting(camera: CameraSpec, capture: Capture, h: int, w: int) -> np.ndarray:
     lens = camera.lenses[capture.lens_index]
-    y = np.linspace(-1, 1, h, dtype=_F32)[:, None] * (h / max(h, w))
-    x = np.linspace(-1, 1, w, dtype=_F32)[None, :] * (w / max(h, w))
+    y = np.linspace(-1, 1, h, dtype=FLOAT)[:, None] * (h / max(h, w))
+    x = np.linspace(-1, 1, w, dtype=FLOAT)[None, :] * (w / max(h, w))
     r2 = (x * x + y * y) / 2
     strength = 0.45 * min(1.0, (lens.n_wide / capture.f_number) ** 2) + 0.1
-    return (1.0 - strength * r2).astype(_F32)
+    return (1.0 - strength * r2).astype(FLOAT)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -293,8 +292,8 @@ def vignetting(camera: CameraSpec, capture: Capture, h: int, w: int) -> np.ndarr
 def meter(lum: np.ndarray, mode: int) -> float:
     """Metered level of a linear luminance image for an EXIF MeteringMode."""
     h, w = lum.shape
-    y = np.linspace(-1, 1, h, dtype=_F32)[:, None]
-    x = np.linspace(-1, 1, w, dtype=_F32)[None, :]
+    y = np.linspace(-1, 1, h, dtype=FLOAT)[:, None]
+    x = np.linspace(-1, 1, w, dtype=FLOAT)[None, :]
     r2 = y * y + x * x
     if mode == 1:  # average
         return float(lum.mean())
@@ -325,7 +324,7 @@ def tone_lut(camera: CameraSpec, size: int = 16384) -> np.ndarray:
     y = np.clip(y, 0, 1)
     s = y * y * (3 - 2 * y)
     y = (1 - camera.contrast) * y + camera.contrast * s
-    return y.astype(_F32)
+    return y.astype(FLOAT)
 
 
 def _gauss(x: np.ndarray, sigma: float) -> np.ndarray:
@@ -350,18 +349,18 @@ def render_photo(camera: CameraSpec, capture: Capture, scene: np.ndarray, noise_
     h, w = H // ss, W // ss
 
     # 1. Light: illuminant or flash, then the camera's raw colour response.
-    illum = np.array(ILLUMINANTS[capture.illuminant][0], _F32)
+    illum = np.array(ILLUMINANTS[capture.illuminant][0], FLOAT)
     if capture.flash_fired:
-        yy = np.linspace(-1, 1, H, dtype=_F32)[:, None]
-        xx = np.linspace(-1, 1, W, dtype=_F32)[None, :] * (W / H)
+        yy = np.linspace(-1, 1, H, dtype=FLOAT)[:, None]
+        xx = np.linspace(-1, 1, W, dtype=FLOAT)[None, :] * (W / H)
         falloff = 1.0 / (1.0 + (yy * yy + xx * xx) / 0.6)
         light = 0.25 * illum[None, None, :] + 0.75 * (falloff / falloff.mean())[..., None] * illum[None, None, :]
         radiance = scene * light
     else:
         radiance = scene * illum[None, None, :]
     cm = np.array(camera.color_matrix, dtype=np.float64)
-    to_raw = (np.linalg.inv(cm) * np.array(camera.sensitivity)[:, None]).astype(_F32)  # raw = to_raw @ rgb
-    raw = radiance @ to_raw.T
+    to_raw = (np.linalg.inv(cm) * np.array(camera.sensitivity)[:, None]).astype(FLOAT)  # raw = to_raw @ rgb
+    raw = mix_channels(radiance, to_raw)
 
     # 2. Optics on the supersampled image, then the 2 x 2 pixel aperture.
     raw = apply_optics(raw, optical_transfer(camera, capture, H, W, ss))
@@ -369,9 +368,9 @@ def render_photo(camera: CameraSpec, capture: Capture, scene: np.ndarray, noise_
     raw *= vignetting(camera, capture, h, w)[..., None]
 
     # 3. Exposure: the meter puts the metered level at middle grey, shifted by the exposure error.
-    lum = raw @ np.array([0.25, 0.6, 0.15], _F32)
+    lum = mix_channels(raw, [0.25, 0.6, 0.15])
     level = meter(np.maximum(lum, 0), capture.metering_mode)
-    raw *= _F32(MIDDLE_GREY * 2.0**capture.exposure_bias / max(level, 1e-6))
+    raw *= FLOAT(MIDDLE_GREY * 2.0**capture.exposure_bias / max(level, 1e-6))
     m = mosaic(np.maximum(raw, 0), camera.cfa)
 
     prnu, columns, hot = fixed_patterns(camera, unit_seed, h, w)
@@ -379,26 +378,26 @@ def render_photo(camera: CameraSpec, capture: Capture, scene: np.ndarray, noise_
     gain = capture.iso / base_iso
     full = camera.full_well_e / gain  # electrons at saturation at this ISO
     electrons = np.minimum(m, 1.5) * prnu * full
-    electrons += np.sqrt(electrons) * noise_rng.standard_normal((h, w), dtype=_F32)
-    electrons += camera.read_noise_e * noise_rng.standard_normal((h, w), dtype=_F32)
+    electrons += np.sqrt(electrons) * noise_rng.standard_normal((h, w), dtype=FLOAT)
+    electrons += camera.read_noise_e * noise_rng.standard_normal((h, w), dtype=FLOAT)
     if camera.column_noise_e:
-        col = columns + 0.5 * noise_rng.standard_normal(w).astype(_F32)
+        col = columns + 0.5 * noise_rng.standard_normal(w).astype(FLOAT)
         electrons += camera.column_noise_e * col[None, :]
-    v = electrons / full + hot * _F32(camera.dark_current * capture.exposure_time * gain)
+    v = electrons / full + hot * FLOAT(camera.dark_current * capture.exposure_time * gain)
     levels = 2**camera.adc_bits - 1
     black = levels / 16.0
     dn = np.clip(np.round(v * (levels - black) + black), 0, levels)
-    v = ((dn - black) / (levels - black)).astype(_F32)
+    v = ((dn - black) / (levels - black)).astype(FLOAT)
 
     # 4. Image processor. White balance for the preset (or auto estimate), clipped highlights stay white.
-    true_white = to_raw @ np.array(ILLUMINANTS[capture.wb_preset][0], _F32)
+    true_white = mix_channels(np.array(ILLUMINANTS[capture.wb_preset][0], FLOAT), to_raw)
     if capture.white_balance == 0:
-        true_white = true_white * (1 + 0.03 * noise_rng.standard_normal(3).astype(_F32))
+        true_white = true_white * (1 + 0.03 * noise_rng.standard_normal(3).astype(FLOAT))
     gains = true_white[1] / true_white
     wb = np.tile(gains[cfa_index(camera.cfa)], ((h + 1) // 2, (w + 1) // 2))[:h, :w]
     v = np.minimum(v * wb, 1.0)
     rgb = demosaic(v, camera.cfa, camera.demosaic)
-    rgb = rgb @ np.array(camera.color_matrix, _F32).T
+    rgb = mix_channels(rgb, camera.color_matrix)
     rgb = np.clip(rgb, 0.0, 1.0)
 
     lut = tone_lut(camera)
@@ -406,7 +405,7 @@ def render_photo(camera: CameraSpec, capture: Capture, scene: np.ndarray, noise_
 
     # Noise reduction (ISO dependent): chroma blur and edge-aware luma smoothing.
     level_nr = noise_reduction_level(camera, capture.iso)
-    luma = y @ np.array([0.299, 0.587, 0.114], _F32)
+    luma = mix_channels(y, [0.299, 0.587, 0.114])
     chroma = y - luma[..., None]
     sc = camera.nr_chroma * (0.5 + 2.5 * level_nr)
     if sc > 0.3:

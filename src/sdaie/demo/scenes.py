@@ -23,7 +23,12 @@ from scipy import ndimage
 
 from .cameras import SCENE_STYLES
 
-_F32 = np.float32
+# Every image is computed in float64 and rounded to 8 bits once, at the end. In float64 the last bits of
+# numpy's SIMD kernels (AVX2 vs AVX-512 exp/log/sin, reductions) and of OpenBLAS's matrix products
+# differ between CPUs, and enough of them crossed a rounding step that two machines wrote different
+# demo files (223 of 242 with AVX2-level kernels forced on an AVX-512 CPU), hence different content
+# hashes, splits and report numbers. In float64 those differences stay ~1e-16 and round away.
+FLOAT = np.float64
 
 
 # ----------------------------------------------------------------------------------------------
@@ -33,8 +38,8 @@ _F32 = np.float32
 
 @lru_cache(maxsize=8)
 def _pink_amplitude(h: int, w: int, alpha: float, cutoff: float) -> np.ndarray:
-    fy = sfft.fftfreq(h).astype(_F32)[:, None]
-    fx = sfft.rfftfreq(w).astype(_F32)[None, :]
+    fy = sfft.fftfreq(h).astype(FLOAT)[:, None]
+    fx = sfft.rfftfreq(w).astype(FLOAT)[None, :]
     f = np.sqrt(fy * fy + fx * fx)
     f[0, 0] = 1.0
     amp = f ** (-alpha)
@@ -46,16 +51,16 @@ def _pink_amplitude(h: int, w: int, alpha: float, cutoff: float) -> np.ndarray:
 
 
 def pink_noise(rng: np.random.Generator, h: int, w: int, alpha: float = 1.0, cutoff: float = 1.0) -> np.ndarray:
-    """Zero-mean, unit-std Gaussian field with a 1/f**alpha amplitude spectrum (float32, h x w).
+    """Zero-mean, unit-std Gaussian field with a 1/f**alpha amplitude spectrum (float64, h x w).
 
     ``cutoff`` (cycles/pixel, 0.5 = Nyquist) limits the highest frequency present.
     """
     amp = _pink_amplitude(h, w, float(alpha), float(cutoff))
     spec = np.empty((h, w // 2 + 1), dtype=np.complex64)
-    spec.real = rng.standard_normal(spec.shape, dtype=_F32)
-    spec.imag = rng.standard_normal(spec.shape, dtype=_F32)
+    spec.real = rng.standard_normal(spec.shape, dtype=FLOAT)
+    spec.imag = rng.standard_normal(spec.shape, dtype=FLOAT)
     spec *= amp
-    field = sfft.irfft2(spec, s=(h, w), workers=1).astype(_F32, copy=False)
+    field = sfft.irfft2(spec, s=(h, w), workers=1).astype(FLOAT, copy=False)
     field -= field.mean()
     std = field.std()
     return field / std if std > 0 else field
@@ -64,7 +69,7 @@ def pink_noise(rng: np.random.Generator, h: int, w: int, alpha: float = 1.0, cut
 def smooth_field(rng: np.random.Generator, h: int, w: int, scale: float = 0.2) -> np.ndarray:
     """A smooth unit-std field whose features are about ``scale`` of the image size."""
     gh, gw = max(4, int(round(6 / scale * h / max(h, w)))), max(4, int(round(6 / scale * w / max(h, w))))
-    g = rng.standard_normal((gh, gw)).astype(_F32)
+    g = rng.standard_normal((gh, gw)).astype(FLOAT)
     g = ndimage.gaussian_filter(g, 1.0, mode="wrap")
     up = resize_linear(g, h, w)
     up -= up.mean()
@@ -72,22 +77,39 @@ def smooth_field(rng: np.random.Generator, h: int, w: int, scale: float = 0.2) -
     return up / s if s > 0 else up
 
 
-def _interp_matrix(n_out: int, n_in: int) -> np.ndarray:
-    """Linear-interpolation matrix (n_out x n_in) mapping pixel centres of a coarse grid to a fine one."""
+def _interp_taps(n_out: int, n_in: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Linear interpolation from pixel centres of a coarse grid (n_in) to a fine one (n_out): for each
+    output pixel the two input indices and the weight of the second."""
     pos = (np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5
     pos = np.clip(pos, 0, n_in - 1)
     i0 = np.floor(pos).astype(int)
-    i1 = np.minimum(i0 + 1, n_in - 1)
-    f = pos - i0
-    m = np.zeros((n_out, n_in), dtype=_F32)
-    m[np.arange(n_out), i0] += 1 - f
-    m[np.arange(n_out), i1] += f
-    return m
+    return i0, np.minimum(i0 + 1, n_in - 1), (pos - i0).astype(FLOAT)
 
 
 def resize_linear(img: np.ndarray, h: int, w: int) -> np.ndarray:
-    """Bilinear resize of a 2-D array to (h, w) (separable, via two small matrix products)."""
-    return (_interp_matrix(h, img.shape[0]) @ img.astype(_F32) @ _interp_matrix(w, img.shape[1]).T).astype(_F32)
+    """Bilinear resize of a 2-D array to (h, w): two taps per axis (not a matrix product, whose BLAS
+    summation order depends on the CPU; see ``mix_channels``)."""
+    i0, i1, f = _interp_taps(h, img.shape[0])
+    img = img.astype(FLOAT)
+    img = img[i0] * (1 - f)[:, None] + img[i1] * f[:, None]
+    j0, j1, g = _interp_taps(w, img.shape[1])
+    return img[:, j0] * (1 - g) + img[:, j1] * g
+
+
+def mix_channels(x: np.ndarray, matrix) -> np.ndarray:
+    """``x @ matrix.T`` over the last axis of ``x`` (``x @ matrix`` for a vector), summed term by term.
+
+    A BLAS product sums in an order, and with fused multiply-adds, that depend on the CPU: a saturated
+    pixel ([1, 1, 1] through a colour matrix whose rows sum to 1) is 1.0 on one machine and
+    0.9999999999999999 on another, and falls into another tone-curve bin. Elementwise products and
+    sums in a fixed order round the same way on every CPU.
+    """
+    matrix = np.asarray(matrix, FLOAT)
+    rows = matrix[None] if matrix.ndim == 1 else matrix
+    out = x[..., 0:1] * rows[:, 0]
+    for j in range(1, rows.shape[1]):
+        out = out + x[..., j:j + 1] * rows[:, j]
+    return out[..., 0] if matrix.ndim == 1 else out
 
 
 def blur_large(img: np.ndarray, sigma: float) -> np.ndarray:
@@ -121,7 +143,7 @@ def random_color(rng: np.random.Generator, hue: float | None = None, sat: tuple[
     f = h * 6 - int(h * 6)
     p, q, t = v * (1 - s), v * (1 - s * f), v * (1 - s * (1 - f))
     rgb = [(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q)][i]
-    return np.clip(_srgb_to_linear(np.array(rgb)), 0.015, 0.9).astype(_F32)
+    return np.clip(_srgb_to_linear(np.array(rgb)), 0.015, 0.9).astype(FLOAT)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -130,18 +152,18 @@ def random_color(rng: np.random.Generator, hue: float | None = None, sat: tuple[
 
 
 class Canvas:
-    """An RGB float32 image plus helpers to composite soft-edged shapes with textures."""
+    """An RGB float64 image plus helpers to composite soft-edged shapes with textures."""
 
     def __init__(self, rng: np.random.Generator, h: int, w: int):
         self.rng = rng
         self.h, self.w = h, w
-        self.img = np.zeros((h, w, 3), dtype=_F32)
+        self.img = np.zeros((h, w, 3), dtype=FLOAT)
         # A small bank of full-frame textures, sliced at random offsets by the shapes.
         self.bank = [pink_noise(rng, h, w, a) for a in (0.9, 1.4)]
 
     # -- textures --------------------------------------------------------------------------
     def texture(self, y0: int, y1: int, x0: int, x1: int, kind: str | None = None) -> np.ndarray:
-        """A zero-mean texture patch (float32) for the box [y0:y1, x0:x1]."""
+        """A zero-mean texture patch (float64) for the box [y0:y1, x0:x1]."""
         rng = self.rng
         hb, wb = y1 - y0, x1 - x0
         kind = kind or rng.choice(["pink", "pink", "pink", "stripes", "checker", "dots", "flat"])
@@ -151,7 +173,7 @@ class Canvas:
             ox = int(rng.integers(0, self.w - wb + 1))
             t = bank[oy : oy + hb, ox : ox + wb] * (rng.choice([-1.0, 1.0]))
             return t * (0.04 if kind == "flat" else rng.uniform(0.12, 0.35))
-        yy, xx = np.mgrid[y0:y1, x0:x1].astype(_F32)
+        yy, xx = np.mgrid[y0:y1, x0:x1].astype(FLOAT)
         theta = rng.uniform(0, np.pi)
         # Frequencies in cycles per canvas pixel; up to the sensor Nyquist at 2x supersampling.
         freq = float(np.exp(rng.uniform(np.log(0.02), np.log(0.24))))
@@ -159,16 +181,16 @@ class Canvas:
         if kind == "stripes":
             s = np.sin(2 * np.pi * freq * u + rng.uniform(0, 6.3))
             sharp = rng.uniform(1, 6)
-            return (np.tanh(sharp * s) / np.tanh(sharp) * rng.uniform(0.15, 0.45)).astype(_F32)
+            return (np.tanh(sharp * s) / np.tanh(sharp) * rng.uniform(0.15, 0.45)).astype(FLOAT)
         v = -xx * np.sin(theta) + yy * np.cos(theta)
         if kind == "checker":
             s = np.sin(2 * np.pi * freq * u) * np.sin(2 * np.pi * freq * v)
-            return (np.tanh(4 * s) * rng.uniform(0.15, 0.4)).astype(_F32)
+            return (np.tanh(4 * s) * rng.uniform(0.15, 0.4)).astype(FLOAT)
         # dots
         cu = (u * freq) % 1.0 - 0.5
         cv = (v * freq) % 1.0 - 0.5
         r = np.sqrt(cu * cu + cv * cv)
-        return (np.clip((0.3 - r) * 8, 0, 1) - 0.3).astype(_F32) * rng.uniform(0.2, 0.5)
+        return (np.clip((0.3 - r) * 8, 0, 1) - 0.3).astype(FLOAT) * rng.uniform(0.2, 0.5)
 
     # -- compositing -----------------------------------------------------------------------
     def paint(self, alpha: np.ndarray, box: tuple[int, int, int, int], color: np.ndarray,
@@ -181,9 +203,9 @@ class Canvas:
         rng = self.rng
         fill = color[None, None, :] * (1.0 + tex[..., None])
         if rng.uniform() < 0.5:  # per-channel texture tint variation
-            fill = fill * (1.0 + 0.3 * tex[..., None] * (rng.uniform(-1, 1, 3).astype(_F32))[None, None, :])
+            fill = fill * (1.0 + 0.3 * tex[..., None] * (rng.uniform(-1, 1, 3).astype(FLOAT))[None, None, :])
         if shade:
-            ramp = np.linspace(-shade, shade, y1 - y0, dtype=_F32)[:, None, None]
+            ramp = np.linspace(-shade, shade, y1 - y0, dtype=FLOAT)[:, None, None]
             fill = fill * (1.0 + ramp)
         a = alpha[..., None]
         region = self.img[y0:y1, x0:x1]
@@ -202,13 +224,13 @@ class Canvas:
         r = max(ry, rx)
         box = self._box(cy, cx, r, r)
         y0, y1, x0, x1 = box
-        yy, xx = np.mgrid[y0:y1, x0:x1].astype(_F32)
+        yy, xx = np.mgrid[y0:y1, x0:x1].astype(FLOAT)
         dy, dx = yy - cy, xx - cx
         c, s = np.cos(angle), np.sin(angle)
         u = (dx * c + dy * s) / rx
         v = (-dx * s + dy * c) / ry
         d = (np.sqrt(u * u + v * v) - 1.0) * min(rx, ry)  # approx. signed distance in pixels
-        return np.clip(0.5 - d / soft, 0.0, 1.0).astype(_F32), box
+        return np.clip(0.5 - d / soft, 0.0, 1.0).astype(FLOAT), box
 
     def polygon(self, cy, cx, radius, n, angle=0.0, aspect=1.0, soft=1.0, jitter=0.35):
         """Alpha mask and box of a random convex polygon (vertices at sorted random angles)."""
@@ -219,9 +241,9 @@ class Canvas:
         px = cx + radius * np.cos(angles)
         box = self._box(cy, cx, radius * max(aspect, 1.0), radius * max(aspect, 1.0))
         y0, y1, x0, x1 = box
-        yy = np.arange(y0, y1, dtype=_F32)[:, None]
-        xx = np.arange(x0, x1, dtype=_F32)[None, :]
-        d = np.full((y1 - y0, x1 - x0), -np.inf, dtype=_F32)
+        yy = np.arange(y0, y1, dtype=FLOAT)[:, None]
+        xx = np.arange(x0, x1, dtype=FLOAT)[None, :]
+        d = np.full((y1 - y0, x1 - x0), -np.inf, dtype=FLOAT)
         for i in range(n):
             ay, ax = py[i], px[i]
             by, bx = py[(i + 1) % n], px[(i + 1) % n]
@@ -231,19 +253,19 @@ class Canvas:
             if (cy - ay) * ny + (cx - ax) * nx > 0:  # orient the normal outward
                 ny, nx = -ny, -nx
             np.maximum(d, (yy - ay) * ny + (xx - ax) * nx, out=d)
-        return np.clip(0.5 - d / soft, 0.0, 1.0).astype(_F32), box
+        return np.clip(0.5 - d / soft, 0.0, 1.0).astype(FLOAT), box
 
     def rect(self, y0f, x0f, y1f, x1f, soft=1.0):
         box = (max(0, int(y0f) - 1), min(self.h, int(np.ceil(y1f)) + 1),
                max(0, int(x0f) - 1), min(self.w, int(np.ceil(x1f)) + 1))
         y0, y1, x0, x1 = box
         if y1 <= y0 or x1 <= x0:
-            return np.zeros((0, 0), _F32), (0, 0, 0, 0)
-        yy = np.arange(y0, y1, dtype=_F32)[:, None] + 0.5
-        xx = np.arange(x0, x1, dtype=_F32)[None, :] + 0.5
+            return np.zeros((0, 0), FLOAT), (0, 0, 0, 0)
+        yy = np.arange(y0, y1, dtype=FLOAT)[:, None] + 0.5
+        xx = np.arange(x0, x1, dtype=FLOAT)[None, :] + 0.5
         ay = np.clip(np.minimum(yy - y0f, y1f - yy) / soft + 0.5, 0, 1)
         ax = np.clip(np.minimum(xx - x0f, x1f - xx) / soft + 0.5, 0, 1)
-        return (ay * ax).astype(_F32), box
+        return (ay * ax).astype(FLOAT), box
 
     def line(self, y0f, x0f, y1f, x1f, width, soft=1.0):
         pad = width + 2
@@ -251,20 +273,20 @@ class Canvas:
                max(0, int(min(x0f, x1f) - pad)), min(self.w, int(max(x0f, x1f) + pad)))
         y0, y1, x0, x1 = box
         if y1 <= y0 or x1 <= x0:
-            return np.zeros((0, 0), _F32), box
-        yy, xx = np.mgrid[y0:y1, x0:x1].astype(_F32)
+            return np.zeros((0, 0), FLOAT), box
+        yy, xx = np.mgrid[y0:y1, x0:x1].astype(FLOAT)
         dy, dx = y1f - y0f, x1f - x0f
         length2 = dy * dy + dx * dx or 1.0
         t = np.clip(((yy - y0f) * dy + (xx - x0f) * dx) / length2, 0, 1)
         dist = np.hypot(yy - (y0f + t * dy), xx - (x0f + t * dx))
-        return np.clip((width / 2 - dist) / soft + 0.5, 0, 1).astype(_F32), box
+        return np.clip((width / 2 - dist) / soft + 0.5, 0, 1).astype(FLOAT), box
 
     def fill(self, y0, y1, color_top, color_bottom, texture_amount=0.1, alpha_map=None):
         """Vertical gradient band (rows y0..y1) with a 1/f texture, optionally through an alpha map."""
         y0, y1 = max(0, int(y0)), min(self.h, int(y1))
         if y1 <= y0:
             return
-        t = np.linspace(0, 1, y1 - y0, dtype=_F32)[:, None, None]
+        t = np.linspace(0, 1, y1 - y0, dtype=FLOAT)[:, None, None]
         grad = color_top[None, None, :] * (1 - t) + color_bottom[None, None, :] * t
         tex = self.texture(y0, y1, 0, self.w, "pink") * (texture_amount / 0.25)
         band = grad * (1 + tex[..., None])
@@ -341,9 +363,9 @@ def _standard(cv: Canvas) -> None:
                                  1.0)
             cv.paint(alpha, box, random_color(rng), texture=rng.choice(["pink", "stripes", "flat"]))
     else:
-        sky = np.array([0.35, 0.5, 0.85], _F32) * rng.uniform(0.7, 1.2)
+        sky = np.array([0.35, 0.5, 0.85], FLOAT) * rng.uniform(0.7, 1.2)
         horizon = rng.uniform(0.3, 0.5) * h
-        cv.fill(0, horizon, sky, sky * np.array([1.4, 1.3, 1.0], _F32), 0.05)
+        cv.fill(0, horizon, sky, sky * np.array([1.4, 1.3, 1.0], FLOAT), 0.05)
         ground = random_color(rng, sat=(0.05, 0.3), val=(0.25, 0.55))
         cv.fill(horizon, h, ground, ground * 1.2, 0.25)
         # Buildings / walls with windows.
@@ -377,7 +399,7 @@ def _windows(cv: Canvas, top, x0, bottom, x1, lit: bool) -> None:
                 pass
             elif lit:
                 on = rng.uniform() < 0.45
-                color = (np.array([1.0, 0.8, 0.45], _F32) * rng.uniform(2.0, 8.0)) if on else frame * 0.3
+                color = (np.array([1.0, 0.8, 0.45], FLOAT) * rng.uniform(2.0, 8.0)) if on else frame * 0.3
                 y0, y1, bx0, bx1 = box
                 cv.img[y0:y1, bx0:bx1] = cv.img[y0:y1, bx0:bx1] * (1 - alpha[..., None]) + alpha[..., None] * color
             else:
@@ -390,15 +412,15 @@ def _landscape(cv: Canvas) -> None:
     rng = cv.rng
     h, w = cv.h, cv.w
     horizon = rng.uniform(0.3, 0.6) * h
-    top = np.array([0.12, 0.25, 0.7], _F32) * rng.uniform(0.8, 1.3)
-    bottom = np.array([0.55, 0.65, 0.85], _F32) * rng.uniform(0.9, 1.2)
+    top = np.array([0.12, 0.25, 0.7], FLOAT) * rng.uniform(0.8, 1.3)
+    bottom = np.array([0.55, 0.65, 0.85], FLOAT) * rng.uniform(0.9, 1.2)
     cv.fill(0, h, top, bottom, 0.02)
     # Clouds: soft thresholded 1/f noise.
     if rng.uniform() < 0.75:
         n = pink_noise(rng, h, w, 1.6)
         cover = rng.uniform(-0.2, 1.2)
         a = np.clip((n - cover) * rng.uniform(0.6, 1.5), 0, 1)[: int(horizon) + 1]
-        white = np.array([0.95, 0.95, 0.95], _F32) * rng.uniform(0.8, 1.1)
+        white = np.array([0.95, 0.95, 0.95], FLOAT) * rng.uniform(0.8, 1.1)
         seg = cv.img[: a.shape[0]]
         seg[:] = seg * (1 - a[..., None]) + a[..., None] * white * (1 - 0.25 * n[: a.shape[0], :, None].clip(0, 2))
     # Mountain ridges, far (hazy) to near.
@@ -406,7 +428,7 @@ def _landscape(cv: Canvas) -> None:
         profile = pink_noise(rng, 1, w, 1.8)[0] * rng.uniform(0.03, 0.12) * h
         base = horizon - rng.uniform(0.0, 0.12) * h + layer * 0.03 * h
         ridge = base + profile
-        yy = np.arange(h, dtype=_F32)[:, None]
+        yy = np.arange(h, dtype=FLOAT)[:, None]
         alpha = np.clip(yy - ridge[None, :] + 0.5, 0, 1)
         haze = 0.6 - 0.2 * layer
         color = random_color(rng, hue=rng.uniform(0.2, 0.65), sat=(0.1, 0.4), val=(0.2, 0.5))
@@ -416,7 +438,7 @@ def _landscape(cv: Canvas) -> None:
     # Ground: textured, with a darker foreground.
     ground = random_color(rng, hue=rng.uniform(0.08, 0.35), sat=(0.3, 0.7), val=(0.2, 0.5))
     gy = int(horizon + rng.uniform(0.02, 0.1) * h)
-    t = np.linspace(0, 1, h - gy, dtype=_F32)[:, None, None]
+    t = np.linspace(0, 1, h - gy, dtype=FLOAT)[:, None, None]
     tex = cv.texture(gy, h, 0, w, "pink") * 1.6
     cv.img[gy:] = np.clip(ground * (1.1 - 0.4 * t) * (1 + tex[..., None]), 0.005, 1.0)
     # Water, sometimes: a reflective band with horizontal ripples.
@@ -466,9 +488,9 @@ def _portrait(cv: Canvas) -> None:
     cv.paint(alpha, box, skin, texture="flat", shade=0.25)
     for side in (-1, 1):
         alpha, box = cv.ellipse(cy, cx + side * head_r * 0.32, head_r * 0.07, head_r * 0.13, 0.0, 1.0)
-        cv.paint(alpha, box, np.array([0.03, 0.025, 0.02], _F32), texture="flat")
+        cv.paint(alpha, box, np.array([0.03, 0.025, 0.02], FLOAT), texture="flat")
     alpha, box = cv.ellipse(cy + head_r * 0.5, cx, head_r * 0.06, head_r * 0.25, 0.0, 1.5)
-    cv.paint(alpha, box, skin * np.array([0.8, 0.45, 0.45], _F32), texture="flat")
+    cv.paint(alpha, box, skin * np.array([0.8, 0.45, 0.45], FLOAT), texture="flat")
     # Flyaway hairs: fine lines at the top of the head.
     for _ in range(int(rng.integers(5, 20))):
         a = rng.uniform(-2.6, -0.5)
@@ -481,7 +503,7 @@ def _portrait(cv: Canvas) -> None:
 def _night(cv: Canvas) -> None:
     rng = cv.rng
     h, w = cv.h, cv.w
-    sky = np.array([0.02, 0.03, 0.07], _F32) * rng.uniform(0.5, 2.0)
+    sky = np.array([0.02, 0.03, 0.07], FLOAT) * rng.uniform(0.5, 2.0)
     cv.fill(0, h, sky, sky * 3, 0.05)
     horizon = rng.uniform(0.6, 0.85) * h
     x = -rng.uniform(0, 0.1) * w
@@ -496,17 +518,17 @@ def _night(cv: Canvas) -> None:
     ground = random_color(rng, sat=(0.0, 0.2), val=(0.04, 0.12))
     cv.fill(horizon, h, ground, ground * 2, 0.3)
     cv.objects(int(rng.integers(2, 6)), y_range=(0.7, 1.0), size=(0.03, 0.12))
-    glow = np.zeros((h, w), _F32)
+    glow = np.zeros((h, w), FLOAT)
     for _ in range(int(rng.integers(2, 8))):
         ly, lx = rng.uniform(0.2, 0.8) * h, rng.uniform(0, w)
         pole, box = cv.line(ly, lx, h, lx, rng.uniform(1.5, 4.0))
         if pole.size:
-            cv.paint(pole, box, np.array([0.05, 0.05, 0.05], _F32), texture="flat")
+            cv.paint(pole, box, np.array([0.05, 0.05, 0.05], FLOAT), texture="flat")
         alpha, box = cv.ellipse(ly, lx, rng.uniform(3, 8), rng.uniform(3, 8), 0, 1.5)
         y0, y1, x0, x1 = box
         glow[y0:y1, x0:x1] += alpha * rng.uniform(10, 40)
     glow = glow + blur_large(glow, 6.0) * 0.6 + blur_large(glow, 25.0) * 1.5
-    lamp = np.array([1.0, 0.75, 0.4], _F32)
+    lamp = np.array([1.0, 0.75, 0.4], FLOAT)
     cv.img += glow[..., None] * lamp
 
 
@@ -515,7 +537,7 @@ _STYLE_FUNCS = {"standard": _standard, "landscape": _landscape, "portrait": _por
 
 def render_scene(rng: np.random.Generator, height: int, width: int, style: str | int = "standard",
                  supersample: int = 2) -> np.ndarray:
-    """Render a procedural scene: (height*supersample, width*supersample, 3) float32 linear radiance.
+    """Render a procedural scene: (height*supersample, width*supersample, 3) float64 linear radiance.
 
     ``style`` is one of ``SCENE_STYLES`` or its index (the EXIF SceneCaptureType code). The scene is
     lit by a smooth, slightly uneven illumination field; its overall level is arbitrary (the camera
@@ -529,11 +551,11 @@ def render_scene(rng: np.random.Generator, height: int, width: int, style: str |
     # Uneven illumination: a smooth multiplicative field and a gentle directional gradient (vignetting
     # is not added here: it belongs to the lens).
     light = 1.0 + 0.25 * smooth_field(rng, h, w, 0.5)
-    gy = np.linspace(-1, 1, h, dtype=_F32)[:, None] * rng.uniform(-0.15, 0.15)
-    gx = np.linspace(-1, 1, w, dtype=_F32)[None, :] * rng.uniform(-0.15, 0.15)
+    gy = np.linspace(-1, 1, h, dtype=FLOAT)[:, None] * rng.uniform(-0.15, 0.15)
+    gx = np.linspace(-1, 1, w, dtype=FLOAT)[None, :] * rng.uniform(-0.15, 0.15)
     light = np.clip(light + gy + gx, 0.4, 1.8)
     img = cv.img * light[..., None]
-    return np.ascontiguousarray(np.maximum(img, 0.0), dtype=_F32)
+    return np.ascontiguousarray(np.maximum(img, 0.0), dtype=FLOAT)
 
 
 def area_downsample(img: np.ndarray, factor: int) -> np.ndarray:
@@ -541,11 +563,11 @@ def area_downsample(img: np.ndarray, factor: int) -> np.ndarray:
     if factor == 1:
         return img
     h, w = img.shape[0] // factor, img.shape[1] // factor
-    acc = np.zeros((h, w, *img.shape[2:]), dtype=_F32)
+    acc = np.zeros((h, w, *img.shape[2:]), dtype=FLOAT)
     for dy in range(factor):
         for dx in range(factor):
             acc += img[dy : h * factor : factor, dx : w * factor : factor]
-    acc *= _F32(1.0 / (factor * factor))
+    acc *= FLOAT(1.0 / (factor * factor))
     return acc
 
 

@@ -39,9 +39,9 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from .scenes import SCENE_STYLES, area_downsample, blur_large, linear_to_srgb, pink_noise, render_scene
+from .scenes import (FLOAT, SCENE_STYLES, area_downsample, blur_large, linear_to_srgb, mix_channels, pink_noise,
+                     render_scene)
 
-_F32 = np.float32
 GENERATORS: dict[str, str] = {
     "standin_upconv": "stand-in for a GAN/VAE decoder: transposed-convolution x2 upsampling (2 blocks, "
     "fixed seeded weights) from a 1/4-resolution feature map; periodic checkerboard spectra",
@@ -53,13 +53,13 @@ STYLE_PRIORS = (0.5, 0.25, 0.15, 0.1)  # standard, landscape, portrait, night (l
 
 
 def scene_content(rng: np.random.Generator, height: int, width: int) -> tuple[int, np.ndarray]:
-    """Scene style and its neutral display rendering in [0, 1] (float32, h x w x 3)."""
+    """Scene style and its neutral display rendering in [0, 1] (float64, h x w x 3)."""
     style = int(rng.choice(len(SCENE_STYLES), p=STYLE_PRIORS))
     scene = area_downsample(render_scene(rng, height, width, style, supersample=2), 2)
-    lum = scene @ np.array([0.2126, 0.7152, 0.0722], _F32)
+    lum = mix_channels(scene, [0.2126, 0.7152, 0.0722])
     level = float(np.exp(np.mean(np.log(np.maximum(lum, 1e-4))))) * 0.6 + float(lum.mean()) * 0.4
     x = np.clip(scene * (0.2 / max(level, 1e-6)), 0, 1)
-    return style, linear_to_srgb(x).astype(_F32)
+    return style, linear_to_srgb(x).astype(FLOAT)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -70,7 +70,7 @@ def scene_content(rng: np.random.Generator, height: int, width: int) -> tuple[in
 def _transposed_conv2x(h: np.ndarray, kernels: np.ndarray) -> np.ndarray:
     """Depthwise stride-2 transposed convolution: zero insertion, then a 4 x 4 kernel per channel."""
     c, hh, ww = h.shape
-    up = np.zeros((c, hh * 2, ww * 2), _F32)
+    up = np.zeros((c, hh * 2, ww * 2), FLOAT)
     up[:, ::2, ::2] = h * 4.0  # the kernel's taps over one output phase sum to 1/4 of the total
     out = np.empty_like(up)
     for i in range(c):
@@ -83,7 +83,7 @@ def _depthwise3(h: np.ndarray, kernels: np.ndarray) -> np.ndarray:
 
 
 def _mix(h: np.ndarray, m: np.ndarray) -> np.ndarray:
-    return np.tensordot(m, h, axes=(1, 0)).astype(_F32)
+    return np.moveaxis(mix_channels(np.moveaxis(h, 0, -1), m), -1, 0)
 
 
 def upconv_decoder(rng: np.random.Generator, content: np.ndarray, stages: int = 2, channels: int = 8,
@@ -99,34 +99,34 @@ def upconv_decoder(rng: np.random.Generator, content: np.ndarray, stages: int = 
     latent = area_downsample(padded, f)  # (hp/f, wp/f, 3)
     lh, lw = latent.shape[:2]
     style = np.stack([pink_noise(rng, lh, lw, 1.0) * 0.25 for _ in range(channels - 3)])
-    feats = np.concatenate([np.moveaxis(latent, -1, 0) * 2 - 1, style]).astype(_F32)
+    feats = np.concatenate([np.moveaxis(latent, -1, 0) * 2 - 1, style]).astype(FLOAT)
 
     q, _ = np.linalg.qr(rng.standard_normal((channels, channels)))
     lin = q.copy()  # the linear part of the network, to build the output projection
-    x = _mix(feats, q.astype(_F32))
-    bilinear = np.outer([1, 3, 3, 1], [1, 3, 3, 1]).astype(_F32) / 64.0
+    x = _mix(feats, q.astype(FLOAT))
+    bilinear = np.outer([1, 3, 3, 1], [1, 3, 3, 1]).astype(FLOAT) / 64.0
     for _ in range(stages):
-        k4 = bilinear[None] * (1 + perturbation * rng.standard_normal((channels, 4, 4)).astype(_F32))
-        k4 += perturbation * 0.02 * rng.standard_normal((channels, 4, 4)).astype(_F32)
+        k4 = bilinear[None] * (1 + perturbation * rng.standard_normal((channels, 4, 4)).astype(FLOAT))
+        k4 += perturbation * 0.02 * rng.standard_normal((channels, 4, 4)).astype(FLOAT)
         x = _transposed_conv2x(x, k4)
-        a = rng.uniform(0.05, 0.25, channels).astype(_F32)  # learned-like sharpening 3 x 3 kernels
-        k3 = np.zeros((channels, 3, 3), _F32)
+        a = rng.uniform(0.05, 0.25, channels).astype(FLOAT)  # learned-like sharpening 3 x 3 kernels
+        k3 = np.zeros((channels, 3, 3), FLOAT)
         k3[:, 1, 1] = 1 + 4 * a
         k3[:, 0, 1] = k3[:, 2, 1] = k3[:, 1, 0] = k3[:, 1, 2] = -a
-        k3 += 0.03 * rng.standard_normal((channels, 3, 3)).astype(_F32)
+        k3 += 0.03 * rng.standard_normal((channels, 3, 3)).astype(FLOAT)
         k3 /= k3.sum(axis=(1, 2), keepdims=True)
         x = _depthwise3(x, k3)
         m = np.eye(channels) + 0.08 * rng.standard_normal((channels, channels))
-        x = _mix(x, m.astype(_F32))
-        lin = m @ lin
-        bias = rng.uniform(0.6, 1.4, channels).astype(_F32)[:, None, None]
+        x = _mix(x, m.astype(FLOAT))
+        lin = mix_channels(lin.T, m).T  # m @ lin
+        bias = rng.uniform(0.6, 1.4, channels).astype(FLOAT)[:, None, None]
         x = np.where(x + bias > 0, x, 0.2 * (x + bias) - bias)  # leaky ReLU around a learned bias
-        x += 0.012 * rng.standard_normal(x.shape, dtype=_F32)  # noise injection
-    proj = np.linalg.inv(lin)[:3].astype(_F32)
+        x += 0.012 * rng.standard_normal(x.shape, dtype=FLOAT)  # noise injection
+    proj = np.linalg.inv(lin)[:3].astype(FLOAT)
     rgb = np.moveaxis(_mix(x, proj), 0, -1)[:h, :w]
     out = (rgb + 1) / 2
     if skip > 0:
-        out = out + _F32(skip) * (content - _blur(content, 1.5))
+        out = out + FLOAT(skip) * (content - _blur(content, 1.5))
     return np.clip(out, 0, 1)
 
 
@@ -155,20 +155,20 @@ def _edge_aware(x: np.ndarray, strength: float) -> np.ndarray:
 def diffusion_sampler(rng: np.random.Generator, content: np.ndarray, steps: int = 20, eta: float = 0.4,
                       guidance: float = 0.8) -> np.ndarray:
     """DDIM-like sampling from noise towards ``content`` (h x w x 3 in [0, 1])."""
-    target = (content * 2 - 1).astype(_F32)
+    target = (content * 2 - 1).astype(FLOAT)
     # Coarse-to-fine views of the content (a small Gaussian pyramid, interpolated between levels).
     scales = [0.0, 0.75, 1.5, 3.0, 6.0, 12.0]
     views = [target] + [_blur(target, sc) for sc in scales[1:]]
     t = np.linspace(1, 0, steps + 1)
     alpha_bar = np.cos((t + 0.008) / 1.008 * np.pi / 2) ** 2 / np.cos(0.008 / 1.008 * np.pi / 2) ** 2
     alpha_bar = np.clip(alpha_bar, 1e-4, 1.0)
-    x = rng.standard_normal(content.shape, dtype=_F32)
+    x = rng.standard_normal(content.shape, dtype=FLOAT)
     x0 = x
     for i in range(steps):
         ab, ab_prev = float(alpha_bar[i]), float(alpha_bar[i + 1])
         sigma_t = float(np.sqrt((1 - ab) / ab))  # noise level of x / sqrt(ab) around the clean image
         # The "model": a denoised copy of the current sample ...
-        denoised = _blur(x * _F32(1 / np.sqrt(ab)), min(8.0, max(0.7, 1.2 * sigma_t)))
+        denoised = _blur(x * FLOAT(1 / np.sqrt(ab)), min(8.0, max(0.7, 1.2 * sigma_t)))
         if sigma_t < 0.15:
             denoised = _edge_aware(denoised, 0.8)
         # ... pulled towards the content seen at a scale that shrinks with the noise level.
@@ -177,15 +177,15 @@ def diffusion_sampler(rng: np.random.Generator, content: np.ndarray, steps: int 
         if j == 0:
             coarse = views[0]
         else:
-            f = _F32((scale - scales[j - 1]) / (scales[j] - scales[j - 1]))
+            f = FLOAT((scale - scales[j - 1]) / (scales[j] - scales[j - 1]))
             coarse = views[j - 1] + f * (views[j] - views[j - 1])
-        x0 = _F32(guidance) * coarse + _F32(1 - guidance) * denoised
+        x0 = FLOAT(guidance) * coarse + FLOAT(1 - guidance) * denoised
         if ab_prev >= 1.0:
             break
-        eps = (x - _F32(np.sqrt(ab)) * x0) * _F32(1 / np.sqrt(max(1 - ab, 1e-8)))
+        eps = (x - FLOAT(np.sqrt(ab)) * x0) * FLOAT(1 / np.sqrt(max(1 - ab, 1e-8)))
         sig = eta * np.sqrt((1 - ab_prev) / (1 - ab)) * np.sqrt(max(1 - ab / ab_prev, 0.0))
-        x = _F32(np.sqrt(ab_prev)) * x0 + _F32(np.sqrt(max(1 - ab_prev - sig * sig, 0.0))) * eps
-        x += _F32(sig) * rng.standard_normal(x.shape, dtype=_F32)
+        x = FLOAT(np.sqrt(ab_prev)) * x0 + FLOAT(np.sqrt(max(1 - ab_prev - sig * sig, 0.0))) * eps
+        x += FLOAT(sig) * rng.standard_normal(x.shape, dtype=FLOAT)
     return np.clip((x0 + 1) / 2, 0, 1)
 
 
@@ -221,12 +221,12 @@ def finish_like_photo(rng: np.random.Generator, img: np.ndarray, *, full_well: t
     field) set the noise; with the defaults the denoiser stand-in's SRM residual statistics came
     closest to the photos' (experiments/2026-12-04_demo_standins).
     """
-    x = img.astype(_F32) / 255
+    x = img.astype(FLOAT) / 255
     lin = np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
     well = float(np.exp(rng.uniform(np.log(full_well[0]), np.log(full_well[1]))))
     read = float(rng.uniform(1.0, 6.0))
     sigma = np.sqrt(lin * well + read * read) / well
-    white = rng.standard_normal(lin.shape, dtype=_F32)
+    white = rng.standard_normal(lin.shape, dtype=FLOAT)
     g = float(rng.uniform(*grain))
     if g > 0.05:
         white = ndimage.gaussian_filter(white, (g, g, 0), mode="mirror")
