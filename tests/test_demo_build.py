@@ -122,10 +122,10 @@ def test_images_do_not_depend_on_the_cpus_simd_kernels(tmp_path):
     move between machines). Simulated here by forcing numpy to its baseline and OpenBLAS to an old core."""
     native = {k: v for k, v in os.environ.items() if k not in ("NPY_DISABLE_CPU_FEATURES", "OPENBLAS_CORETYPE")}
     forced = dict(native, OPENBLAS_CORETYPE="Prescott" if platform.machine() in ("x86_64", "AMD64") else "ARMV8")
-    dispatched = _kernels(native)["numpy"]
-    if dispatched:
-        forced["NPY_DISABLE_CPU_FEATURES"] = " ".join(dispatched)
-    assert _kernels(native) != _kernels(forced), "could not make this machine run other kernels"
+    native_kernels = _kernels(native)
+    if native_kernels["numpy"]:
+        forced["NPY_DISABLE_CPU_FEATURES"] = " ".join(native_kernels["numpy"])
+    assert native_kernels != _kernels(forced), "could not make this machine run other kernels"
     trees = []
     for name, env in (("native", native), ("forced", forced)):
         subprocess.run([sys.executable, "-m", "sdaie.demo", str(tmp_path / name), "--seed", "0", "--cameras", "4",

@@ -23,11 +23,12 @@ from scipy import ndimage
 
 from .cameras import SCENE_STYLES
 
-# Every image is computed in float64 and rounded to 8 bits once, at the end. In float64 the last bits of
-# numpy's SIMD kernels (AVX2 vs AVX-512 exp/log/sin, reductions) and of OpenBLAS's matrix products
-# differ between CPUs, and enough of them crossed a rounding step that two machines wrote different
-# demo files (223 of 242 with AVX2-level kernels forced on an AVX-512 CPU), hence different content
-# hashes, splits and report numbers. In float64 those differences stay ~1e-16 and round away.
+# The demo must write the same bytes on every CPU, else content hashes, splits and every report number
+# move between machines. Rendered in float32, the last bits of numpy's SIMD kernels (AVX2 vs AVX-512
+# exp, log, sin) and of OpenBLAS's products differ between CPUs, and enough of them crossed a rounding
+# step that 223 of 242 demo files changed with AVX2-level kernels forced on an AVX-512 CPU. So images
+# are computed in float64, where those differences stay ~1e-16 and round away, and products over
+# channels avoid BLAS (``mix_channels``): its rounding of exact values such as 1.0 would not round away.
 FLOAT = np.float64
 
 

@@ -118,7 +118,7 @@ def upconv_decoder(rng: np.random.Generator, content: np.ndarray, stages: int = 
         x = _depthwise3(x, k3)
         m = np.eye(channels) + 0.08 * rng.standard_normal((channels, channels))
         x = _mix(x, m.astype(FLOAT))
-        lin = mix_channels(lin.T, m).T  # m @ lin
+        lin = _mix(lin, m)  # m @ lin
         bias = rng.uniform(0.6, 1.4, channels).astype(FLOAT)[:, None, None]
         x = np.where(x + bias > 0, x, 0.2 * (x + bias) - bias)  # leaky ReLU around a learned bias
         x += 0.012 * rng.standard_normal(x.shape, dtype=FLOAT)  # noise injection
